@@ -1,0 +1,5 @@
+"""python -m readaloud"""
+
+from .cli import main
+
+main()

@@ -1,0 +1,291 @@
+"""Chunk audio -> section and episode MP3s: joins, pauses, loudness, encoding, ID3 tags.
+
+The only user of pydub, ffmpeg and mutagen. Audio is assembled section by
+section into raw PCM files on disk (never one in-memory buffer for a whole
+book), normalized to the spoken-word podcast target with ffmpeg's two-pass
+loudnorm, then encoded as CBR MP3 so seeking and chapter jumps stay exact.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .errors import AudioError
+from .fsutil import atomic_path
+from .model import Chapter
+
+TARGET_LUFS = -16.0
+TARGET_TRUE_PEAK = -1.0  # dBTP ceiling for spoken-word podcasts
+FADE_MS = 8  # removes clicks where chunks meet
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    sample_rate: int = 44100
+    bitrate: str = "64k"
+    sentence_pause: float = 0.35  # added between chunks
+    section_pause: float = 1.2  # between sections in the episode
+    loudness: float = TARGET_LUFS
+
+
+@dataclass(frozen=True)
+class Tags:
+    title: str
+    artist: str
+    album: str
+    date: str  # YYYY-MM-DD
+    language: str  # ISO 639-2, "chi"
+    comment: str
+    engine: str
+    voice: str
+    track: str | None = None  # "n/N"
+    cover: Path | None = None
+
+
+@lru_cache(maxsize=1)
+def ffmpeg() -> str:
+    """ffmpeg from PATH, else the binary shipped in the imageio-ffmpeg wheel."""
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg
+
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except (ImportError, RuntimeError) as exc:
+        raise AudioError("no ffmpeg found: install ffmpeg or reinstall readaloud (imageio-ffmpeg)") from exc
+
+
+@lru_cache(maxsize=1)
+def _pydub() -> Any:
+    with warnings.catch_warnings():
+        # pydub warns at import when ffmpeg is not on PATH; we hand it our own binary.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        import pydub
+    pydub.AudioSegment.converter = ffmpeg()
+    return pydub
+
+
+def run_ffmpeg(args: Sequence[str], *, what: str) -> subprocess.CompletedProcess[bytes]:
+    cmd = [ffmpeg(), "-hide_banner", "-nostdin", *args]
+    result = subprocess.run(cmd, capture_output=True, check=False)
+    if result.returncode != 0:
+        tail = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["?"]
+        raise AudioError(f"ffmpeg failed while {what}: {tail[0]}")
+    return result
+
+
+def decode(path: Path, sample_rate: int) -> Any:
+    """Any audio file -> mono 16-bit pydub segment at sample_rate (ffmpeg's resampler)."""
+    out = run_ffmpeg(
+        ["-i", str(path), "-f", "s16le", "-ac", "1", "-ar", str(sample_rate), "-"],
+        what=f"decoding {path.name}",
+    )
+    return _pydub().AudioSegment(data=out.stdout, sample_width=2, frame_rate=sample_rate, channels=1)
+
+
+def silence(seconds: float, sample_rate: int) -> bytes:
+    return b"\0\0" * round(seconds * sample_rate)
+
+
+class PcmWriter:
+    """Appends mono s16le audio to a file and knows exactly where each piece starts."""
+
+    def __init__(self, path: Path, sample_rate: int) -> None:
+        self.path = path
+        self.sample_rate = sample_rate
+        self.samples = 0
+        self._file = path.open("wb")
+
+    @property
+    def seconds(self) -> float:
+        return self.samples / self.sample_rate
+
+    def write(self, pcm: bytes) -> None:
+        self._file.write(pcm)
+        self.samples += len(pcm) // 2
+
+    def add_chunk(self, source: Path) -> float:
+        """Append one chunk with short fades at both ends; returns its start time."""
+        start = self.seconds
+        segment = decode(source, self.sample_rate)
+        fade = min(FADE_MS, len(segment) // 4)
+        if fade > 0:
+            segment = segment.fade_in(fade).fade_out(fade)
+        self.write(segment.raw_data)
+        return start
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _pcm_input(paths: Iterable[Path], sample_rate: int) -> list[str]:
+    joined = "|".join(str(p) for p in paths)
+    return ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", f"concat:{joined}"]
+
+
+def _ebur128(inputs: list[str], what: str) -> Loudness:
+    """Integrated loudness and true peak of whatever `inputs` feed ffmpeg."""
+    args = list(inputs)
+    chain = "ebur128=peak=true"
+    if "-af" in args:  # measure the output of a filter chain
+        at = args.index("-af")
+        chain = f"{args[at + 1]},{chain}"
+        del args[at : at + 2]
+    result = run_ffmpeg([*args, "-nostats", "-af", chain, "-f", "null", "-"], what=what)
+    text = result.stderr.decode("utf-8", "replace")
+    summary = text[text.rfind("Summary:"):]
+    i = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
+    tp = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
+    if not i or not tp:
+        raise AudioError(f"could not measure loudness while {what}")
+    return Loudness(float(i.group(1)), float(tp.group(1)))
+
+
+def gain_chain(gain: float, peak_after_gain: float) -> str:
+    """A linear gain, plus a lookahead limiter when the gain pushes peaks past the ceiling.
+
+    The gain keeps the speech's own dynamics; the limiter sits a little under
+    the ceiling because MP3 encoding adds some overshoot.
+    """
+    chain = f"volume={gain:.2f}dB"
+    if peak_after_gain > TARGET_TRUE_PEAK - 0.5:
+        ceiling = 10 ** ((TARGET_TRUE_PEAK - 1.0) / 20)
+        chain += f",alimiter=limit={ceiling:.4f}:level=false:attack=2:release=60"
+    return chain
+
+
+def normalizing_chain(inputs: list[str], settings: AudioSettings, what: str) -> str:
+    """Measure, then refine: limiting lowers loudness, so the chain's own output is re-measured."""
+    measured = _ebur128(inputs, what)
+    if measured.integrated == float("-inf"):
+        return "anull"  # silence: nothing to normalize
+    gain = settings.loudness - measured.integrated
+    chain = gain_chain(gain, measured.true_peak + gain)
+    for _ in range(2):
+        result = _ebur128([*inputs, "-af", chain], what)
+        miss = settings.loudness - result.integrated
+        if abs(miss) <= 0.3:
+            break
+        gain += miss
+        chain = gain_chain(gain, measured.true_peak + gain)
+    return chain
+
+
+def encode(pcm_files: Sequence[Path], target: Path, settings: AudioSettings, tags: Tags,
+           chapters: Sequence[Chapter] = ()) -> float:
+    """Loudness-normalize and encode PCM files (played in order) into one tagged MP3.
+
+    Returns the duration in seconds. The MP3 appears atomically.
+    """
+    inputs = _pcm_input(pcm_files, settings.sample_rate)
+    total_samples = sum(p.stat().st_size // 2 for p in pcm_files)
+    duration = total_samples / settings.sample_rate
+    if duration <= 0:
+        raise AudioError(f"nothing to encode for {target.name}: the engine produced no audio")
+    chain = normalizing_chain(inputs, settings, f"measuring {target.name}")
+    with atomic_path(target) as tmp:
+        run_ffmpeg(
+            [*inputs, "-af", chain, "-c:a", "libmp3lame", "-b:a", settings.bitrate,
+             "-ar", str(settings.sample_rate), "-ac", "1", "-write_xing", "1", "-f", "mp3", "-y", str(tmp)],
+            what=f"encoding {target.name}",
+        )
+        write_tags(tmp, tags, chapters)
+    return duration
+
+
+def write_tags(path: Path, tags: Tags, chapters: Sequence[Chapter] = ()) -> None:
+    """ID3v2.3: text frames, cover, engine/voice, and CHAP/CTOC for chapters."""
+    from mutagen.id3 import (
+        APIC, CHAP, COMM, CTOC, ID3, TALB, TDRC, TIT2, TLAN, TPE1, TRCK, TXXX, CTOCFlags,
+    )
+
+    id3 = ID3()
+    id3.add(TIT2(encoding=1, text=[tags.title]))
+    id3.add(TPE1(encoding=1, text=[tags.artist]))
+    id3.add(TALB(encoding=1, text=[tags.album]))
+    id3.add(TDRC(encoding=1, text=[tags.date]))
+    id3.add(TLAN(encoding=1, text=[tags.language]))
+    id3.add(COMM(encoding=1, lang=tags.language[:3], desc="", text=[tags.comment]))
+    id3.add(TXXX(encoding=1, desc="readaloud:engine", text=[tags.engine]))
+    id3.add(TXXX(encoding=1, desc="readaloud:voice", text=[tags.voice]))
+    if tags.track:
+        id3.add(TRCK(encoding=1, text=[tags.track]))
+    if tags.cover is not None:
+        mime = "image/png" if tags.cover.suffix.lower() == ".png" else "image/jpeg"
+        id3.add(APIC(encoding=1, mime=mime, type=3, desc="Cover", data=tags.cover.read_bytes()))
+    if chapters:
+        ids = [f"chp{i}" for i in range(len(chapters))]
+        id3.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+                     child_element_ids=ids, sub_frames=[TIT2(encoding=1, text=[tags.title])]))
+        for cid, chapter in zip(ids, chapters, strict=True):
+            id3.add(CHAP(element_id=cid, start_time=round(chapter.start * 1000),
+                         end_time=round(chapter.end * 1000),
+                         sub_frames=[TIT2(encoding=1, text=[chapter.title])]))
+    id3.save(str(path), v2_version=3)
+
+
+# ---- reading files back (checks and tests) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Probe:
+    duration: float
+    sample_rate: int
+    channels: int
+    bitrate_kbps: int | None
+    chapters: tuple[Chapter, ...]
+
+
+def probe(path: Path) -> Probe:
+    """What ffmpeg itself reads from a file header (ffprobe may be absent)."""
+    result = subprocess.run([ffmpeg(), "-hide_banner", "-i", str(path)], capture_output=True, check=False)
+    text = result.stderr.decode("utf-8", "replace")
+    d = re.search(r"Duration: (\d+):(\d+):(\d+\.\d+)", text)
+    a = re.search(r"Audio: \w+.*?, (\d+) Hz, (mono|stereo)(?:.*?, (\d+) kb/s)?", text)
+    if not d or not a:
+        raise AudioError(f"{path.name} is not readable audio")
+    duration = int(d.group(1)) * 3600 + int(d.group(2)) * 60 + float(d.group(3))
+    chapters = []
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        c = re.search(r"Chapter #\d+[:.]\d+: start (\d+\.\d+), end (\d+\.\d+)", line)
+        if c:
+            title = ""
+            for follow in lines[i + 1 : i + 4]:
+                t = re.match(r"\s+title\s*:\s*(.*)$", follow)
+                if t:
+                    title = t.group(1).strip()
+                    break
+            chapters.append(Chapter(float(c.group(1)), float(c.group(2)), title))
+    bitrate = int(a.group(3)) if a.group(3) else None
+    return Probe(duration, int(a.group(1)), 1 if a.group(2) == "mono" else 2, bitrate, tuple(chapters))
+
+
+def decoded_duration(path: Path) -> float:
+    """Duration by decoding every frame: what a player really plays."""
+    result = run_ffmpeg(["-i", str(path), "-f", "null", "-"], what=f"decoding {path.name}")
+    times = re.findall(r"time=(\d+):(\d+):(\d+\.\d+)", result.stderr.decode("utf-8", "replace"))
+    if not times:
+        raise AudioError(f"{path.name} decoded to nothing")
+    h, m, s = times[-1]
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+@dataclass(frozen=True)
+class Loudness:
+    integrated: float  # LUFS
+    true_peak: float  # dBTP
+
+
+def loudness(path: Path) -> Loudness:
+    """Integrated loudness and true peak of a file by ffmpeg's ebur128 filter (ITU-R BS.1770)."""
+    return _ebur128(["-i", str(path)], f"measuring {path.name}")

@@ -1,0 +1,380 @@
+"""The `readaloud` command: parse options, call the library, report. No logic of its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import __version__
+from .audio import AudioSettings
+from .config import CONFIG_NAME, TEMPLATE, Settings, check_feed, check_image, load_settings
+from .errors import ConfigError, ReadaloudError
+from .feed import FeedSettings, load_records, write_feed
+from .load import find_articles, load_article
+from .pipeline import CACHE_DIR, ConvertOptions, convert, prepare, remove_episode
+from .speech import load_lexicon, plan_chunks
+from .synthesize import Cache, RetryPolicy, Stats
+from .voices import choose_engine, make_engine, presets, resolve_voice
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Turn scraped Chinese news articles into chaptered, podcast-ready audio.",
+)
+cache_app = typer.Typer(no_args_is_help=True, help="Inspect or clear the synthesis cache.")
+app.add_typer(cache_app, name="cache")
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+
+EDGE_URL_ENV = "READALOUD_EDGE_URL"
+
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Output root (default: output/, or [output] dir).")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help=f"Config file (default: ./{CONFIG_NAME} if present).")]
+EngineOpt = Annotated[str | None, typer.Option("--engine", help="auto (Edge if reachable, else espeak), edge or espeak.")]
+VoiceOpt = Annotated[str | None, typer.Option("--voice", help="Preset name (see `readaloud voices`) or an Edge voice id.")]
+VoicesDir = Annotated[Path | None, typer.Option("--voices-dir", help="A folder of your own voice presets (TOML).")]
+LexiconOpt = Annotated[Path | None, typer.Option("--lexicon", help="TOML lexicon: [words] written = spoken.")]
+
+
+def _settings(config: Path | None) -> Settings:
+    return load_settings(config)
+
+
+def _output(settings: Settings, output: Path | None) -> Path:
+    if output is not None:
+        return output
+    configured = settings.output.get("dir")
+    found = settings.path(configured) if configured else None
+    return found or Path("output")
+
+
+def _lexicon(settings: Settings, option: Path | None) -> dict[str, str]:
+    path = option or settings.path(settings.speech.get("lexicon"))
+    if path is None:
+        default = settings.base_dir / "lexicon.toml"
+        path = default if default.exists() else None
+    return load_lexicon(path) if path else {}
+
+
+def _voices_dir(settings: Settings, option: Path | None) -> Path | None:
+    return option or settings.path(settings.speech.get("voices_dir"))
+
+
+def _edge_url() -> str | None:
+    return os.environ.get(EDGE_URL_ENV) or None
+
+
+def _pick_engine(settings: Settings, engine: str | None, voice: str | None, voices_dir: Path | None,
+                 rate: str | None = None, pitch: str | None = None, volume: str | None = None,
+                 timeout: float = 30.0) -> tuple[Any, Any, str]:
+    chosen = resolve_voice(
+        voice or settings.speech.get("voice"), user_dir=voices_dir,
+        rate=rate or settings.speech.get("rate"), pitch=pitch or settings.speech.get("pitch"),
+        volume=volume or settings.speech.get("volume"),
+    )
+    url = _edge_url()
+
+    def probe() -> str | None:
+        from .engines.edge import probe as edge_probe
+
+        return edge_probe(url)
+
+    return choose_engine(
+        engine or settings.speech.get("engine", "auto"), chosen,
+        make=lambda name: make_engine(name, edge_url=url, timeout=timeout), probe=probe, user_dir=voices_dir,
+    )
+
+
+@app.command("convert")
+def convert_cmd(
+    inputs: Annotated[list[Path], typer.Argument(help="Article files (.txt .md .html) or folders of them.")],
+    output: Output = None,
+    engine: EngineOpt = None,
+    voice: VoiceOpt = None,
+    rate: Annotated[str | None, typer.Option(help="Speaking rate, e.g. +10% or -5%.")] = None,
+    pitch: Annotated[str | None, typer.Option(help="Pitch shift, e.g. +5Hz.")] = None,
+    volume: Annotated[str | None, typer.Option(help="Volume change, e.g. -10%.")] = None,
+    voices_dir: VoicesDir = None,
+    lexicon: LexiconOpt = None,
+    config: ConfigOpt = None,
+    concurrency: Annotated[int | None, typer.Option(help="Engine requests at once (1-16, default 4).")] = None,
+    retries: Annotated[int | None, typer.Option(help="Attempts per chunk before giving up (default 5).")] = None,
+    retry_delay: Annotated[float, typer.Option(help="First retry delay in seconds; doubles each time.")] = 0.5,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for one engine answer.")] = 30.0,
+    bitrate: Annotated[str | None, typer.Option(help="MP3 bitrate (CBR), e.g. 64k.")] = None,
+    sample_rate: Annotated[int | None, typer.Option(help="MP3 sample rate in Hz (default 44100).")] = None,
+    announce: Annotated[bool, typer.Option("--announce/--no-announce",
+                                           help="Speak the title, headings and credit.")] = True,
+    feed_mode: Annotated[str | None, typer.Option(help="episodes (one item per article) or sections.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Public URL of the output folder, for the feed.")] = None,
+    no_feed: Annotated[bool, typer.Option("--no-feed", help="Do not (re)write feed.xml.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")] = False,
+) -> None:
+    """Convert articles into episode folders (MP3s, chapters, transcripts) and update feed.xml."""
+    started = time.monotonic()
+    settings = _settings(config)
+    root = _output(settings, output)
+    feed = _feed_settings(settings, base_url=base_url, mode=feed_mode)
+    articles = find_articles(inputs)
+    vdir = _voices_dir(settings, voices_dir)
+    words = _lexicon(settings, lexicon)
+    chosen_engine, chosen_voice, why = _pick_engine(settings, engine, voice, vdir, rate, pitch, volume, timeout)
+    if not quiet:
+        err.print(why)
+    cover = settings.path(feed.image) if feed.image and "://" not in feed.image else None
+    if cover is not None and not cover.is_absolute():
+        cover = (root / feed.image) if feed.image and (root / feed.image).exists() else cover
+    if cover is not None:
+        for warning in check_image(cover):
+            err.print(f"warning: {warning}")
+    options = ConvertOptions(
+        output=root,
+        audio=AudioSettings(
+            sample_rate=sample_rate or int(settings.output.get("sample_rate", 44100)),
+            bitrate=bitrate or str(settings.output.get("bitrate", "64k")),
+            sentence_pause=float(settings.output.get("sentence_pause", 0.35)),
+            section_pause=float(settings.output.get("section_pause", 1.2)),
+        ),
+        feed=feed, announce=announce and bool(settings.speech.get("announce", True)), lexicon=words,
+        concurrency=concurrency or int(settings.speech.get("concurrency", 4)),
+        retry=RetryPolicy(attempts=retries or int(settings.speech.get("retries", 5)), base_delay=retry_delay),
+        cover=cover,
+    )
+    _writable(root)
+    stats = Stats()
+    rows: list[tuple[str, str, int, float]] = []
+    failed: list[str] = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, disable=quiet, transient=False) as bars:
+        overall = bars.add_task("articles", total=len(articles))
+        for path in articles:
+            task = bars.add_task(f"  {path.name}", total=None)
+            try:
+                record = convert(
+                    path, engine=chosen_engine, voice=chosen_voice, options=options, now=datetime.now(UTC),
+                    stats=stats, on_plan=lambda n, t=task: bars.update(t, total=n),
+                    on_chunk=lambda _c, t=task: bars.advance(t),
+                )
+                rows.append((record.slug, "ok", len(record.sections), record.duration))
+            except ReadaloudError as exc:
+                failed.append(f"{path}: {exc}")
+                rows.append((path.name, "failed", 0, 0.0))
+            bars.advance(overall)
+    if not no_feed and any(r[1] == "ok" for r in rows):
+        write_feed(root, feed, now=datetime.now(UTC))
+    if not quiet:
+        _summary(rows, stats, time.monotonic() - started, root)
+    for line in failed:
+        err.print(f"error: {line}")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _writable(root: Path) -> None:
+    from .errors import OutputError
+
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"cannot write to {root} ({exc.strerror}): pick a writable folder with -o") from exc
+
+
+def _summary(rows: list[tuple[str, str, int, float]], stats: Stats, wall: float, root: Path) -> None:
+    table = Table(title=f"readaloud → {root}", show_footer=True)
+    table.add_column("article", footer=f"{sum(r[1] == 'ok' for r in rows)}/{len(rows)} converted")
+    table.add_column("status")
+    table.add_column("sections", justify="right", footer=str(sum(r[2] for r in rows)))
+    table.add_column("minutes", justify="right", footer=f"{sum(r[3] for r in rows) / 60:.1f}")
+    for slug, status, sections, seconds in rows:
+        table.add_row(slug, status, str(sections), f"{seconds / 60:.1f}")
+    err.print(table)
+    err.print(f"engine requests {stats.requests}, cache hits {stats.cache_hits}, retries {stats.retries}, "
+              f"wall time {wall:.1f} s")
+
+
+def _feed_settings(settings: Settings, *, base_url: str | None = None, mode: str | None = None) -> FeedSettings:
+    feed = settings.feed
+    if base_url is not None:
+        feed = replace(feed, base_url=base_url)
+    if mode is not None:
+        feed = replace(feed, mode=mode)
+    return check_feed(feed, where="options")
+
+
+@app.command("clean")
+def clean_cmd(
+    input: Annotated[Path, typer.Argument(help="An article file.")],
+    report: Annotated[bool, typer.Option("--report", help="List every removal (line, text, reason).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Clean text and removals as JSON.")] = False,
+) -> None:
+    """Print the cleaned article text (pinyin, chrome, junk and repeated titles removed)."""
+    from .clean import clean
+
+    result = clean(load_article(input))
+    if as_json:
+        body = {"title": result.title, "credit": result.credit, "source": result.source, "text": result.text,
+                "removals": [asdict(r) for r in result.removals], "hints": [asdict(h) for h in result.hints]}
+        out.print(json.dumps(body, ensure_ascii=False, indent=2), markup=False)
+        return
+    sys.stdout.write(result.text)
+    if report:
+        err.print(f"{len(result.removals)} removals:")
+        for r in result.removals:
+            err.print(f"  line {r.line:>4}  {r.reason:<17} {r.text}", markup=False)
+
+
+@app.command("outline")
+def outline_cmd(
+    input: Annotated[Path, typer.Argument(help="An article file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="The outline as JSON.")] = False,
+    spoken: Annotated[bool, typer.Option("--spoken", help="Print every chunk exactly as the engine gets it.")] = False,
+    engine: Annotated[str, typer.Option(help="Whose spoken form to show: espeak or edge.")] = "espeak",
+    lexicon: LexiconOpt = None,
+    config: ConfigOpt = None,
+    announce: Annotated[bool, typer.Option("--announce/--no-announce", help="Include title, headings, credit.")] = True,
+) -> None:
+    """Show title, credit and sections with sizes and listening time; --spoken shows what is said."""
+    settings = _settings(config)
+    article = prepare(input)
+    if spoken:
+        eng = make_engine(engine if engine in ("edge", "espeak") else "espeak")
+        for c in plan_chunks(article, max_bytes=eng.max_chunk_bytes, reads_numbers=eng.reads_numbers,
+                             lexicon=_lexicon(settings, lexicon), announce=announce):
+            out.print(f"[{c.section}:{c.kind}] {c.spoken}", markup=False)
+        return
+    rows = [{"index": s.index, "heading": s.heading, "chars": s.chars, "sentences": len(s.sentences),
+             "minutes": round(s.chars / 5 / 60, 1)} for s in article.sections]
+    if as_json:
+        body = {"title": article.title, "credit": article.credit, "source": article.source, "sections": rows}
+        out.print(json.dumps(body, ensure_ascii=False, indent=2), markup=False)
+        return
+    out.print(f"title:  {article.title}", markup=False)
+    out.print(f"credit: {article.credit or '-'}", markup=False)
+    for r in rows:
+        out.print(f"{r['index']:>2}. {r['heading'] or '(lead)'}  {r['chars']} chars, {r['sentences']} sentences,"
+                  f" ~{r['minutes']} min", markup=False)
+
+
+@app.command("voices")
+def voices_cmd(
+    online: Annotated[bool, typer.Option("--online", help="List Edge's voices (needs the service).")] = False,
+    locale: Annotated[str | None, typer.Option(help="With --online: only voices of this locale, e.g. zh-CN.")] = "zh",
+    voices_dir: VoicesDir = None,
+) -> None:
+    """List the voice presets (or, with --online, Edge's voice catalogue)."""
+    if online:
+        from .engines.edge import list_online_voices
+
+        for v in list_online_voices(_edge_url(), locale=locale):
+            out.print(f"{v.get('ShortName', '?'):<32} {v.get('Gender', ''):<7} {v.get('Locale', '')}", markup=False)
+        return
+    for name, v in sorted(presets(voices_dir).items()):
+        out.print(f"{name:<12} {v.engine:<7} {v.voice:<24} {v.description}", markup=False)
+
+
+@cache_app.command("info")
+def cache_info(output: Output = None, config: ConfigOpt = None) -> None:
+    """Show how many chunks are cached and how much space they use."""
+    root = _output(_settings(config), output) / CACHE_DIR
+    entries = list(Cache(root).entries())
+    size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.exists() else 0
+    out.print(f"{root}: {len(entries)} chunks, {size / 1e6:.1f} MB")
+
+
+@cache_app.command("clear")
+def cache_clear(output: Output = None, config: ConfigOpt = None) -> None:
+    """Delete the synthesis cache (the next run synthesizes everything again)."""
+    root = _output(_settings(config), output) / CACHE_DIR
+    if root.exists():
+        shutil.rmtree(root)
+    out.print(f"cleared {root}")
+
+
+@app.command("check")
+def check_cmd(
+    output_dir: Annotated[Path, typer.Argument(help="An output root (with feed.xml) or one episode folder.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Verify files, durations, chapters, transcripts, loudness and the feed; exit 1 on any problem."""
+    from .check import check_output
+
+    problems = check_output(output_dir, feed=_settings(config).feed)
+    for p in problems:
+        err.print(f"problem: {p}", markup=False)
+    if problems:
+        raise typer.Exit(1)
+    out.print(f"{output_dir}: all checks passed")
+
+
+@app.command("feed")
+def feed_cmd(
+    output: Output = None,
+    config: ConfigOpt = None,
+    base_url: Annotated[str | None, typer.Option(help="Public URL of the output folder.")] = None,
+    feed_mode: Annotated[str | None, typer.Option(help="episodes or sections.")] = None,
+    list_only: Annotated[bool, typer.Option("--list", help="List the episodes instead.")] = False,
+) -> None:
+    """Rebuild feed.xml from the episode folders in the output root."""
+    settings = _settings(config)
+    root = _output(settings, output)
+    if list_only:
+        for r in load_records(root):
+            out.print(f"{r.slug}  {r.published[:10]}  {r.duration / 60:.1f} min  {r.title}", markup=False)
+        return
+    path = write_feed(root, _feed_settings(settings, base_url=base_url, mode=feed_mode), now=datetime.now(UTC))
+    out.print(f"wrote {path}")
+
+
+@app.command("remove")
+def remove_cmd(slug: Annotated[str, typer.Argument(help="The episode's slug (see `readaloud feed --list`).")],
+               output: Output = None, config: ConfigOpt = None) -> None:
+    """Delete one episode's folder and rebuild the feed without it."""
+    settings = _settings(config)
+    root = _output(settings, output)
+    folder = remove_episode(root, slug)
+    write_feed(root, _feed_settings(settings), now=datetime.now(UTC))
+    out.print(f"removed {folder}")
+
+
+@app.command("init")
+def init_cmd(force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False) -> None:
+    """Write a commented readaloud.toml in the current folder."""
+    target = Path(CONFIG_NAME)
+    if target.exists() and not force:
+        raise ConfigError(f"{target} already exists: edit it, or pass --force to overwrite")
+    target.write_text(TEMPLATE, encoding="utf-8")
+    out.print(f"wrote {target}")
+
+
+@app.callback(invoke_without_command=True)
+def _root(version: Annotated[bool, typer.Option("--version", help="Show the version.")] = False) -> None:
+    if version:
+        out.print(f"readaloud {__version__}")
+        raise typer.Exit()
+
+
+def main() -> None:
+    try:
+        app()
+    except ReadaloudError as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(2 if isinstance(exc, ConfigError) else 1)
+    except KeyboardInterrupt:
+        err.print("interrupted: finished chunks are cached; run the same command again to resume")
+        sys.exit(130)

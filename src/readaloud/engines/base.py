@@ -1,0 +1,51 @@
+"""The engine interface: text + Voice -> Speech (audio and sentence timings).
+
+An engine is anything with these attributes and one method; it needs no
+import of ours beyond the model types, so outside engines can plug in.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from ..model import Speech, Voice
+
+
+@runtime_checkable
+class Engine(Protocol):
+    name: str
+    #: largest spoken chunk, in UTF-8 bytes, that one request may carry
+    max_chunk_bytes: int
+    #: True when the engine reads digits, dates and % itself (neural voices do)
+    reads_numbers: bool
+    #: how many requests may run at once without harming the engine
+    max_concurrency: int
+
+    def synthesize(self, text: str, voice: Voice) -> Speech:
+        """Speak one chunk; raise TransientEngineError for faults worth a retry."""
+        ...
+
+
+def percent(value: str, *, what: str) -> float:
+    """'+10%' -> 0.10; the form edge-tts takes for rate and volume."""
+    from ..errors import ConfigError
+
+    text = value.strip()
+    if not text.endswith("%"):
+        raise ConfigError(f"{what} {value!r} must look like +10% or -5%")
+    try:
+        return float(text[:-1]) / 100
+    except ValueError as exc:
+        raise ConfigError(f"{what} {value!r} must look like +10% or -5%") from exc
+
+
+def hertz(value: str) -> float:
+    from ..errors import ConfigError
+
+    text = value.strip()
+    if not text.endswith("Hz"):
+        raise ConfigError(f"pitch {value!r} must look like +5Hz or -10Hz")
+    try:
+        return float(text[:-2])
+    except ValueError as exc:
+        raise ConfigError(f"pitch {value!r} must look like +5Hz or -10Hz") from exc

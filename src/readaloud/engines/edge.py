@@ -1,0 +1,143 @@
+"""Text + Voice -> Speech with Microsoft Edge's online neural voices (edge-tts).
+
+The only module that imports edge_tts or aiohttp. Every fault the service is
+known for (no audio, websocket errors, resets, timeouts, 403/429 handshakes)
+becomes a TransientEngineError here, in one place, so the synthesis stage can
+retry it; anything else is an EngineError. The websocket address can be
+replaced (READALOUD_EDGE_URL, read by the CLI) for tests and relays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+import edge_tts
+import edge_tts.communicate
+import edge_tts.exceptions
+import edge_tts.voices
+
+from ..errors import ConfigError, EngineError, EngineUnavailable, TransientEngineError
+from ..model import Boundary, Speech, Voice
+
+TICKS_PER_SECOND = 10_000_000
+MP3_BYTES_PER_SECOND = 48_000 // 8  # audio-24khz-48kbitrate-mono-mp3 is CBR
+_RETRYABLE_STATUS = frozenset({403, 408, 429, 500, 502, 503, 504})
+_URL_LOCK = threading.Lock()
+
+
+def check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.netloc:
+        raise ConfigError(f"edge endpoint {url!r} must be a ws:// or wss:// address")
+    # edge-tts appends "&ConnectionId=…", so the address needs a query already.
+    return url if parts.query else url + ("?" if not url.endswith("?") else "") + "relay=1"
+
+
+def default_url() -> str:
+    return str(edge_tts.communicate.WSS_URL)
+
+
+def voices_list_url(ws_url: str) -> str:
+    """The voice list beside a websocket address: …/edge/v1?q -> https://…/voices/list?q."""
+    parts = urlsplit(ws_url)
+    scheme = "https" if parts.scheme == "wss" else "http"
+    path = parts.path.removesuffix("/edge/v1").rstrip("/") + "/voices/list"
+    return urlunsplit((scheme, parts.netloc, path, parts.query, ""))
+
+
+class EdgeEngine:
+    """Neural voices; 24 kHz, 48 kbit/s mono MP3 with SentenceBoundary timings."""
+
+    name = "edge"
+    max_chunk_bytes = 3000  # edge-tts cuts at 4,096 bytes of escaped text: stay well below
+    reads_numbers = True
+    max_concurrency = 16
+
+    def __init__(self, *, url: str | None = None, timeout: float = 30.0) -> None:
+        self.url = check_url(url) if url else None
+        self.timeout = timeout
+
+    def synthesize(self, text: str, voice: Voice) -> Speech:
+        try:
+            audio, boundaries = asyncio.run(asyncio.wait_for(self._stream(text, voice), self.timeout))
+        except TimeoutError as exc:
+            raise TransientEngineError(f"no answer within {self.timeout:.0f} s") from exc
+        except edge_tts.exceptions.NoAudioReceived as exc:
+            raise TransientEngineError("the service sent no audio") from exc
+        except (edge_tts.exceptions.WebSocketError, edge_tts.exceptions.UnexpectedResponse) as exc:
+            raise TransientEngineError(f"websocket error: {exc}") from exc
+        except edge_tts.exceptions.UnknownResponse as exc:
+            raise TransientEngineError(f"unexpected answer: {exc}") from exc
+        except aiohttp.ClientResponseError as exc:
+            if exc.status in _RETRYABLE_STATUS:
+                raise TransientEngineError(f"HTTP {exc.status} from the service") from exc
+            raise EngineError(f"the service refused the request (HTTP {exc.status}): check the voice") from exc
+        except (aiohttp.ClientError, ConnectionError, OSError) as exc:
+            raise TransientEngineError(f"connection failed: {exc}") from exc
+        except ValueError as exc:  # edge-tts validates voice, rate, volume and pitch
+            raise EngineError(f"edge-tts rejected the voice settings: {exc}") from exc
+        duration = len(audio) / MP3_BYTES_PER_SECOND
+        return Speech(audio, "mp3", duration, boundaries)
+
+    async def _stream(self, text: str, voice: Voice) -> tuple[bytes, tuple[Boundary, ...]]:
+        communicate = edge_tts.Communicate(
+            text,
+            voice.voice,
+            rate=voice.rate,
+            volume=voice.volume,
+            pitch=voice.pitch,
+            boundary="SentenceBoundary",
+            connect_timeout=min(10, int(self.timeout)),
+            receive_timeout=int(self.timeout),
+        )
+        audio = bytearray()
+        boundaries: list[Boundary] = []
+        with _URL_LOCK:
+            if self.url:
+                edge_tts.communicate.WSS_URL = self.url
+        async for message in communicate.stream():
+            if message["type"] == "audio":
+                audio += message["data"]
+            elif message["type"] == "SentenceBoundary":
+                start = message["offset"] / TICKS_PER_SECOND
+                end = start + message["duration"] / TICKS_PER_SECOND
+                boundaries.append(Boundary(start, end, message["text"]))
+        return bytes(audio), tuple(boundaries)
+
+
+def probe(url: str | None, *, timeout: float = 3.0) -> str | None:
+    """None when the service answers a websocket handshake, else why not (one line)."""
+    target = check_url(url) if url else default_url()
+
+    async def knock() -> None:
+        client_timeout = aiohttp.ClientTimeout(total=timeout)
+        async with aiohttp.ClientSession(timeout=client_timeout) as session:
+            async with session.ws_connect(target + "&ConnectionId=probe"):
+                return
+
+    try:
+        asyncio.run(knock())
+    except aiohttp.WSServerHandshakeError as exc:
+        return None if exc.status in (401, 403) else f"the service answered HTTP {exc.status}"
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        return f"{urlsplit(target).hostname} is unreachable ({type(exc).__name__})"
+    return None
+
+
+def list_online_voices(url: str | None, *, locale: str | None = None) -> list[dict[str, Any]]:
+    """Edge's voice catalogue, optionally filtered by locale prefix (zh, zh-CN…)."""
+    if url:
+        edge_tts.voices.VOICE_LIST = voices_list_url(check_url(url))
+    try:
+        found: list[dict[str, Any]] = asyncio.run(edge_tts.list_voices())
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise EngineUnavailable(
+            f"cannot list Edge voices ({type(exc).__name__}): check the network or READALOUD_EDGE_URL"
+        ) from exc
+    if locale:
+        found = [v for v in found if str(v.get("Locale", "")).lower().startswith(locale.lower())]
+    return found

@@ -1,0 +1,126 @@
+"""Text + Voice -> Speech with libespeak-ng, in-process through ctypes (offline).
+
+The library and its data (with the Mandarin dictionary) come from the
+espeakng-loader wheel. libespeak-ng keeps global state and is not
+thread-safe, so every call goes through one lock; it synthesizes hundreds of
+times faster than real time, so the lock is never the bottleneck (ffmpeg is).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import io
+import threading
+import wave
+from typing import Any
+
+from ..errors import EngineError, EngineUnavailable
+from ..model import Boundary, Speech, Voice
+from .base import hertz, percent
+
+_SYNCHRONOUS = 2
+_UTF8 = 1
+_PHONEME_EVENTS_OFF = 0
+_END_PAUSE = 0x1000
+_RATE, _VOLUME, _PITCH = 1, 2, 3
+_EVENT_END_LIST, _EVENT_WORD, _EVENT_SENTENCE, _EVENT_MSG_END = 0, 1, 2, 5
+_DEFAULT_WPM = 175
+
+
+class _Event(ctypes.Structure):
+    _fields_ = [  # noqa: RUF012 (ctypes layout)
+        ("type", ctypes.c_int),
+        ("unique_identifier", ctypes.c_uint),
+        ("text_position", ctypes.c_int),
+        ("length", ctypes.c_int),
+        ("audio_position", ctypes.c_int),
+        ("sample", ctypes.c_int),
+        ("user_data", ctypes.c_void_p),
+        ("id", ctypes.c_void_p),
+    ]
+
+
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
+_LOCK = threading.Lock()
+_STATE: dict[str, Any] = {}
+
+
+def _library() -> tuple[Any, int]:
+    """Load and initialize libespeak-ng once per process."""
+    if "lib" not in _STATE:
+        try:
+            import espeakng_loader
+
+            lib = ctypes.CDLL(espeakng_loader.get_library_path())
+            data = espeakng_loader.get_data_path().encode()
+        except (ImportError, OSError) as exc:
+            raise EngineUnavailable(
+                f"cannot load libespeak-ng ({exc}): reinstall readaloud so espeakng-loader is present"
+            ) from exc
+        rate = lib.espeak_Initialize(_SYNCHRONOUS, 0, data, 0)
+        if rate <= 0:
+            raise EngineUnavailable("libespeak-ng failed to initialize: reinstall espeakng-loader")
+        _STATE["lib"], _STATE["rate"] = lib, rate
+        _STATE["callback"] = _CALLBACK(_collect)
+        lib.espeak_SetSynthCallback(_STATE["callback"])
+    return _STATE["lib"], _STATE["rate"]
+
+
+def _collect(wav: Any, count: int, events: Any) -> int:
+    if count > 0:
+        _STATE["pcm"].append(ctypes.string_at(wav, count * 2))
+    i = 0
+    while events[i].type != _EVENT_END_LIST:
+        ev = events[i]
+        _STATE["events"].append((ev.type, ev.audio_position))
+        i += 1
+    return 0
+
+
+class EspeakEngine:
+    """Offline Mandarin (voice `cmn`), 16-bit mono PCM at the library's rate (22,050 Hz)."""
+
+    name = "espeak"
+    max_chunk_bytes = 1500
+    reads_numbers = False
+    max_concurrency = 1
+
+    def synthesize(self, text: str, voice: Voice) -> Speech:
+        with _LOCK:
+            lib, rate = _library()
+            if lib.espeak_SetVoiceByName(voice.voice.encode()) != 0:
+                raise EngineError(
+                    f"espeak-ng has no voice {voice.voice!r}: use 'cmn' (run `readaloud voices`)"
+                )
+            lib.espeak_SetParameter(_RATE, round(_DEFAULT_WPM * (1 + percent(voice.rate, what="rate"))), 0)
+            lib.espeak_SetParameter(_VOLUME, max(0, round(100 * (1 + percent(voice.volume, what="volume")))), 0)
+            lib.espeak_SetParameter(_PITCH, min(100, max(0, round(50 + hertz(voice.pitch) / 2))), 0)
+            _STATE["pcm"], _STATE["events"] = [], []
+            data = text.encode("utf-8")
+            status = lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _END_PAUSE | _UTF8, None, None)
+            lib.espeak_Synchronize()
+            if status != 0:
+                raise EngineError(f"espeak-ng failed on a chunk (status {status}): {text[:30]}…")
+            pcm = b"".join(_STATE["pcm"])
+            events = list(_STATE["events"])
+        duration = len(pcm) / 2 / rate
+        return Speech(_wav(pcm, rate), "wav", duration, (_boundary(events, duration, text),))
+
+
+def _boundary(events: list[tuple[int, int]], duration: float, text: str) -> Boundary:
+    """Where speech starts (first word) and ends (end of message) in this chunk."""
+    words = [pos for kind, pos in events if kind in (_EVENT_WORD, _EVENT_SENTENCE)]
+    ends = [pos for kind, pos in events if kind == _EVENT_MSG_END]
+    start = min(words) / 1000 if words else 0.0
+    end = max(ends) / 1000 if ends else duration
+    return Boundary(min(start, duration), min(max(end, start), duration), text)
+
+
+def _wav(pcm: bytes, rate: int) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm)
+    return out.getvalue()

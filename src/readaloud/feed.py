@@ -1,0 +1,332 @@
+"""Episodes -> what players and directories read: chapters JSON, WebVTT/SRT, episode.json, RSS.
+
+The RSS is built with ElementTree (never by string concatenation) in the
+RSS 2.0 + itunes + podcast (Podcasting 2.0) + atom + content namespaces.
+Each episode folder holds episode.json, the record the feed is rebuilt from,
+so `readaloud feed` needs nothing but the output folder.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from .errors import FeedError
+from .fsutil import write_text
+from .model import Chapter, Cue
+
+NS = {
+    "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
+    "podcast": "https://podcastindex.org/namespace/1.0",
+    "atom": "http://www.w3.org/2005/Atom",
+    "content": "http://purl.org/rss/1.0/modules/content/",
+}
+PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
+RECORD_NAME = "episode.json"
+FEED_NAME = "feed.xml"
+
+# Apple Podcasts categories and their subcategories.
+APPLE_CATEGORIES: dict[str, tuple[str, ...]] = {
+    "Arts": ("Books", "Design", "Fashion & Beauty", "Food", "Performing Arts", "Visual Arts"),
+    "Business": ("Careers", "Entrepreneurship", "Investing", "Management", "Marketing", "Non-Profit"),
+    "Comedy": ("Comedy Interviews", "Improv", "Stand-Up"),
+    "Education": ("Courses", "How To", "Language Learning", "Self-Improvement"),
+    "Fiction": ("Comedy Fiction", "Drama", "Science Fiction"),
+    "Government": (),
+    "History": (),
+    "Health & Fitness": ("Alternative Health", "Fitness", "Medicine", "Mental Health", "Nutrition", "Sexuality"),
+    "Kids & Family": ("Education for Kids", "Parenting", "Pets & Animals", "Stories for Kids"),
+    "Leisure": ("Animation & Manga", "Automotive", "Aviation", "Crafts", "Games", "Hobbies",
+                "Home & Garden", "Video Games"),
+    "Music": ("Music Commentary", "Music History", "Music Interviews"),
+    "News": ("Business News", "Daily News", "Entertainment News", "News Commentary", "Politics",
+             "Sports News", "Tech News"),
+    "Religion & Spirituality": ("Buddhism", "Christianity", "Hinduism", "Islam", "Judaism", "Religion",
+                                "Spirituality"),
+    "Science": ("Astronomy", "Chemistry", "Earth Sciences", "Life Sciences", "Mathematics",
+                "Natural Sciences", "Nature", "Physics", "Social Sciences"),
+    "Society & Culture": ("Documentary", "Personal Journals", "Philosophy", "Places & Travel", "Relationships"),
+    "Sports": ("Baseball", "Basketball", "Cricket", "Fantasy Sports", "Football", "Golf", "Hockey", "Rugby",
+               "Running", "Soccer", "Swimming", "Tennis", "Volleyball", "Wilderness", "Wrestling"),
+    "Technology": (),
+    "True Crime": (),
+    "TV & Film": ("After Shows", "Film History", "Film Interviews", "Film Reviews", "TV Reviews"),
+}
+
+
+def parse_category(value: str) -> tuple[str, str | None]:
+    """'News/Daily News' -> ('News', 'Daily News'), checked against Apple's list."""
+    main, _, sub = (part.strip() for part in value.partition("/"))
+    if main not in APPLE_CATEGORIES:
+        raise FeedError(f"category {value!r} is not one of Apple's: use e.g. 'News/Daily News'")
+    if sub and sub not in APPLE_CATEGORIES[main]:
+        allowed = ", ".join(APPLE_CATEGORIES[main]) or "none"
+        raise FeedError(f"category {value!r}: {main} has subcategories {allowed}")
+    return main, sub or None
+
+
+# ---- chapters and transcripts ------------------------------------------------------
+
+
+def chapters_json(chapters: Sequence[Chapter]) -> str:
+    """Podcasting 2.0 JSON chapters, version 1.2.0."""
+    body = {
+        "version": "1.2.0",
+        "chapters": [
+            {"startTime": round(c.start, 3), "endTime": round(c.end, 3), "title": c.title} for c in chapters
+        ],
+    }
+    return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Lines of at most `width` characters, broken after punctuation where possible."""
+    lines: list[str] = []
+    rest = text.strip()
+    while len(rest) > width:
+        window = rest[:width]
+        cut = max(window.rfind(p) for p in "，、；：。！？,;: ")
+        cut = cut + 1 if cut >= width // 2 else width
+        lines.append(rest[:cut].strip())
+        rest = rest[cut:].strip()
+    if rest:
+        lines.append(rest)
+    return lines
+
+
+def _clock(seconds: float, sep: str) -> str:
+    ms = round(seconds * 1000)
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def webvtt(cues: Sequence[Cue], *, width: int = 32) -> str:
+    out = ["WEBVTT", ""]
+    for i, cue in enumerate(cues, start=1):
+        out += [str(i), f"{_clock(cue.start, '.')} --> {_clock(cue.end, '.')}", *wrap(cue.text, width), ""]
+    return "\n".join(out)
+
+
+def srt(cues: Sequence[Cue], *, width: int = 32) -> str:
+    out = []
+    for i, cue in enumerate(cues, start=1):
+        out += [str(i), f"{_clock(cue.start, ',')} --> {_clock(cue.end, ',')}", *wrap(cue.text, width), ""]
+    return "\n".join(out)
+
+
+_TIME = re.compile(r"(\d+):(\d{2}):(\d{2})[.,](\d{3}) --> (\d+):(\d{2}):(\d{2})[.,](\d{3})")
+
+
+def read_cue_times(text: str) -> list[tuple[float, float]]:
+    """(start, end) of each cue in a VTT or SRT file."""
+    out = []
+    for m in _TIME.finditer(text):
+        g = [int(x) for x in m.groups()]
+        out.append((g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000, g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000))
+    return out
+
+
+# ---- episode records -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SectionRecord:
+    index: int
+    title: str
+    file: str
+    duration: float
+    size: int
+    start: float  # where it starts in the episode
+
+
+@dataclass(frozen=True)
+class EpisodeRecord:
+    slug: str
+    guid: str
+    title: str
+    description: str
+    credit: str | None
+    source: str | None
+    input_path: str
+    language: str
+    published: str  # ISO 8601, set on first conversion and kept
+    updated: str
+    duration: float
+    audio: str
+    size: int
+    chapters: str
+    transcript_vtt: str
+    transcript_srt: str
+    text: str
+    engine: str
+    voice: str
+    sections: tuple[SectionRecord, ...] = field(default=())
+
+    def save(self, folder: Path) -> None:
+        write_text(folder / RECORD_NAME, json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, folder: Path) -> EpisodeRecord:
+        path = folder / RECORD_NAME
+        try:
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            data["sections"] = tuple(SectionRecord(**s) for s in data.get("sections", ()))
+            return cls(**data)
+        except (OSError, ValueError, TypeError) as exc:
+            raise FeedError(f"{path} is unreadable ({exc}): re-convert that article or remove its folder") from exc
+
+
+def load_records(root: Path) -> list[EpisodeRecord]:
+    """Every episode under the output root, newest first (then by slug, for stable order)."""
+    if not root.is_dir():
+        return []
+    records = [EpisodeRecord.load(p.parent) for p in sorted(root.glob(f"*/{RECORD_NAME}"))]
+    return sorted(records, key=lambda r: (r.published, r.slug), reverse=True)
+
+
+# ---- the RSS feed ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    title: str = "readaloud"
+    description: str = "Chinese news articles, read aloud."
+    base_url: str = "https://example.com/podcast/"
+    link: str | None = None
+    author: str = "readaloud"
+    owner_name: str = "readaloud"
+    owner_email: str = "podcast@example.com"
+    image: str | None = None  # file name inside the output root, or an absolute URL
+    category: str = "News/Daily News"
+    language: str = "zh-cn"
+    explicit: bool = False
+    locked: bool = False
+    mode: str = "episodes"  # or "sections"
+
+
+def check_base_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise FeedError(f"base_url {url!r} must be an http(s) address, e.g. https://example.com/podcast/")
+    return url if url.endswith("/") else url + "/"
+
+
+def podcast_guid(feed_url: str) -> str:
+    """UUIDv5 of the feed URL without scheme and trailing slash (Podcasting 2.0)."""
+    bare = re.sub(r"^[a-z][a-z0-9+.-]*://", "", feed_url, flags=re.I).rstrip("/")
+    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
+
+
+def url_for(base: str, *parts: str) -> str:
+    return check_base_url(base) + "/".join(quote(p, safe="") for p in parts)
+
+
+def _el(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    prefix, _, local = tag.rpartition(":")
+    name = f"{{{NS[prefix]}}}{local}" if prefix else tag
+    node = ET.SubElement(parent, name, attrs)
+    if text is not None:
+        node.text = text
+    return node
+
+
+def _episode_description(record: EpisodeRecord) -> str:
+    titles = [s.title for s in record.sections[1:]] if len(record.sections) > 1 else []
+    listing = "\n".join(f"{i}. {t}" for i, t in enumerate(titles, start=1))
+    return record.description + ("\n\n本期章节：\n" + listing if listing else "")
+
+
+def build_feed(records: Sequence[EpisodeRecord], settings: FeedSettings, *, now: datetime) -> bytes:
+    for prefix, uri in NS.items():
+        ET.register_namespace(prefix, uri)
+    base = check_base_url(settings.base_url)
+    feed_url = base + FEED_NAME
+    main, sub = parse_category(settings.category)
+    rss = ET.Element("rss", {"version": "2.0"})
+    channel = _el(rss, "channel")
+    _el(channel, "title", settings.title)
+    _el(channel, "description", settings.description)
+    _el(channel, "link", settings.link or base)
+    _el(channel, "language", settings.language)
+    _el(channel, "generator", "readaloud")
+    _el(channel, "lastBuildDate", format_datetime(now))
+    _el(channel, "atom:link", href=feed_url, rel="self", type="application/rss+xml")
+    _el(channel, "itunes:author", settings.author)
+    owner = _el(channel, "itunes:owner")
+    _el(owner, "itunes:name", settings.owner_name)
+    _el(owner, "itunes:email", settings.owner_email)
+    if settings.image:
+        image_url = settings.image if "://" in settings.image else url_for(base, settings.image)
+        _el(channel, "itunes:image", href=image_url)
+    category = _el(channel, "itunes:category", text=main)
+    if sub:
+        _el(category, "itunes:category", text=sub)
+    _el(channel, "itunes:explicit", "true" if settings.explicit else "false")
+    _el(channel, "itunes:type", "episodic")
+    _el(channel, "podcast:guid", podcast_guid(feed_url))
+    _el(channel, "podcast:locked", "yes" if settings.locked else "no", owner=settings.owner_email)
+    _el(channel, "podcast:txt", "true", purpose="ai-content")
+
+    for record in records:
+        if settings.mode == "sections":
+            for section in record.sections:
+                _section_item(channel, record, section, base)
+        else:
+            _episode_item(channel, record, base)
+    ET.indent(rss, space="  ")
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(rss, encoding="utf-8") + b"\n"
+
+
+def _common_item(item: ET.Element, record: EpisodeRecord, title: str, guid: str, description: str) -> None:
+    _el(item, "title", title)
+    _el(item, "description", description)
+    _el(item, "content:encoded", "".join(f"<p>{_escape(p)}</p>" for p in description.split("\n") if p))
+    _el(item, "guid", guid, isPermaLink="false")
+    _el(item, "pubDate", format_datetime(datetime.fromisoformat(record.published)))
+    _el(item, "itunes:author", record.credit or record.source or "readaloud")
+    _el(item, "itunes:explicit", "false")
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _episode_item(channel: ET.Element, record: EpisodeRecord, base: str) -> None:
+    item = _el(channel, "item")
+    _common_item(item, record, record.title, record.guid, _episode_description(record))
+    _el(item, "enclosure", url=url_for(base, record.slug, record.audio), length=str(record.size), type="audio/mpeg")
+    _el(item, "itunes:duration", str(round(record.duration)))
+    _el(item, "itunes:episodeType", "full")
+    _el(item, "podcast:chapters", url=url_for(base, record.slug, record.chapters), type="application/json+chapters")
+    _el(item, "podcast:transcript", url=url_for(base, record.slug, record.transcript_vtt), type="text/vtt",
+        language=record.language.lower(), rel="captions")
+    _el(item, "podcast:transcript", url=url_for(base, record.slug, record.transcript_srt),
+        type="application/x-subrip", language=record.language.lower(), rel="captions")
+
+
+def _section_item(channel: ET.Element, record: EpisodeRecord, section: SectionRecord, base: str) -> None:
+    item = _el(channel, "item")
+    title = record.title if section.index == 0 else f"{record.title}：{section.title}"
+    _common_item(item, record, title, f"{record.guid}#s{section.index}", record.description)
+    _el(item, "enclosure", url=url_for(base, record.slug, section.file), length=str(section.size), type="audio/mpeg")
+    _el(item, "itunes:duration", str(round(section.duration)))
+    _el(item, "itunes:episodeType", "full")
+    _el(item, "itunes:episode", str(section.index + 1))
+
+
+def write_feed(root: Path, settings: FeedSettings, *, now: datetime) -> Path:
+    """Rebuild OUTPUT/feed.xml from the episode records, atomically."""
+    target = root / FEED_NAME
+    write_text(target, build_feed(load_records(root), settings, now=now).decode("utf-8"))
+    return target

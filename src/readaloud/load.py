@@ -1,0 +1,173 @@
+"""Bytes on disk -> decoded text: encodings, and .txt/.md/.html inputs.
+
+Scraped pages arrive in UTF-8 (with or without BOM), UTF-16, GB18030/GBK or
+Big5. We decide by BOM first, then by strict decoding in an order where a
+wrong guess fails loudly (UTF-8 before the legacy codecs, which accept
+almost anything), and refuse files that look binary.
+"""
+
+from __future__ import annotations
+
+import codecs
+import html
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+from .errors import InputError
+
+ARTICLE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def decode(data: bytes, *, name: str = "input") -> str:
+    """Decode article bytes, or raise InputError saying why not."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return data.decode(codec).replace("\r\n", "\n").replace("\r", "\n")
+    if _looks_utf16(data):
+        codec = "utf-16-le" if data[1:2] == b"\0" else "utf-16-be"
+        return data.decode(codec, errors="strict").replace("\r\n", "\n")
+    if b"\0" in data[:4096]:
+        raise InputError(f"{name} looks like a binary file, not text: pass a .txt, .md or .html article")
+    for codec in ("utf-8", "gb18030", "big5"):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if codec == "utf-8" or _CJK.search(text) or text.isascii():
+            return text.replace("\r\n", "\n").replace("\r", "\n")
+    raise InputError(
+        f"{name} is not UTF-8, UTF-16, GB18030 or Big5 text: re-save it as UTF-8 and try again"
+    )
+
+
+def _looks_utf16(data: bytes) -> bool:
+    """UTF-16 without BOM: every other byte is NUL for ASCII-heavy text, or Han in pairs."""
+    sample = data[:2000]
+    if len(sample) < 4 or len(sample) % 2:
+        return False
+    zeros_odd = sample[1::2].count(0)
+    zeros_even = sample[0::2].count(0)
+    half = len(sample) // 2
+    if max(zeros_odd, zeros_even) < half * 0.3:
+        return False
+    codec = "utf-16-le" if zeros_odd > zeros_even else "utf-16-be"
+    try:
+        data.decode(codec)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+class _TextExtractor(HTMLParser):
+    """Visible text of an HTML page, one block element per line."""
+
+    BLOCKS = frozenset(
+        "p div br li h1 h2 h3 h4 h5 h6 tr section article header footer blockquote title".split()
+    )
+    SKIP = frozenset("script style noscript template svg head".split())
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+        self._in_title = False
+        self.title = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "title":
+            self._in_title = True
+        elif tag in self.SKIP:
+            self._skip += 1
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            self.parts.append("#" * int(tag[1]) + " ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        elif tag in self.SKIP and self._skip:
+            self._skip -= 1
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+        elif not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    """Visible text of a page; <h1>..<h6> become Markdown headings."""
+    parser = _TextExtractor()
+    parser.feed(markup)
+    parser.close()
+    lines = [re.sub(r"[ \t\u3000\xa0]+", " ", line).strip() for line in "".join(parser.parts).split("\n")]
+    body = "\n".join(line for line in lines if line)
+    if not re.search(r"^# ", body, re.M) and parser.title.strip():
+        body = parser.title.strip() + "\n" + body
+    return html.unescape(body)
+
+
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
+
+
+def markdown_to_text(markup: str) -> str:
+    """Markdown minus its markup; `#` headings are kept so the segmenter sees them."""
+    out = []
+    for line in markup.split("\n"):
+        line = _MD_LINK.sub(r"\1", line)
+        line = _MD_EMPHASIS.sub(r"\2", line)
+        line = re.sub(r"^\s*(>\s*)+", "", line)
+        line = re.sub(r"^\s*[-*+]\s+", "", line)
+        out.append(line)
+    return "\n".join(out)
+
+
+def load_article(path: Path) -> str:
+    """Read one article file into plain text with lines, or raise InputError."""
+    if not path.exists():
+        raise InputError(f"{path} does not exist: check the path")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder: pass the article files inside it")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}; check its permissions") from exc
+    text = decode(data, name=str(path))
+    suffix = path.suffix.lower()
+    if suffix in (".html", ".htm") or (suffix == "" and re.match(r"\s*<(!doctype|html)", text, re.I)):
+        text = html_to_text(text)
+    elif suffix in (".md", ".markdown"):
+        text = markdown_to_text(text)
+    if not text.strip():
+        raise InputError(f"{path} is empty: there is nothing to read aloud")
+    return text
+
+
+def find_articles(inputs: list[Path]) -> list[Path]:
+    """Expand folders into the article files they hold (sorted), keep files as given."""
+    found: list[Path] = []
+    for item in inputs:
+        if item.is_dir():
+            inside = sorted(p for p in item.iterdir() if p.suffix.lower() in ARTICLE_SUFFIXES and p.is_file())
+            if not inside:
+                raise InputError(
+                    f"{item} holds no articles ({', '.join(ARTICLE_SUFFIXES)}): add some or pass files"
+                )
+            found.extend(inside)
+        elif not item.exists():
+            raise InputError(f"{item} does not exist: check the path")
+        else:
+            found.append(item)
+    return found

@@ -1,0 +1,274 @@
+"""Article file -> episode folder (MP3s, chapters, transcripts, episode.json); what the CLI calls."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from . import audio
+from .clean import clean
+from .engines.base import Engine
+from .errors import EngineError, InputError, OutputError, ReadaloudError
+from .feed import (
+    RECORD_NAME, EpisodeRecord, FeedSettings, SectionRecord, chapters_json, srt, webvtt,
+)
+from .fsutil import write_text
+from .load import load_article
+from .model import Article, Chapter, Cue, SpokenChunk, Voice
+from .segment import segment
+from .slug import short_hash, slugify, unique_slugs
+from .speech import plan_chunks
+from .synthesize import Cache, ChunkAudio, RetryPolicy, Stats, render_all
+
+CACHE_DIR = ".cache"
+HEADING_PAUSE = 0.6
+PRODUCED_SUFFIXES = (".mp3", ".json", ".vtt", ".srt", ".txt")
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    output: Path
+    audio: audio.AudioSettings = audio.AudioSettings()
+    feed: FeedSettings = FeedSettings()
+    announce: bool = True
+    lexicon: Mapping[str, str] = field(default_factory=dict)
+    concurrency: int = 4
+    retry: RetryPolicy = RetryPolicy()
+    cover: Path | None = None
+
+
+def prepare(path: Path) -> Article:
+    """Stages 1-3: load, clean, segment."""
+    article = segment(clean(load_article(path)))
+    if not article.title or not any(s.sentences for s in article.sections):
+        raise InputError(f"{path} has no article text left after cleaning: is it the right file?")
+    return article
+
+
+def article_slug(article: Article, path: Path, output: Path) -> str:
+    """Stable per input file; two different files with one title get distinct folders."""
+    slug = slugify(article.title)
+    existing = output / slug / RECORD_NAME
+    if existing.exists():
+        try:
+            if EpisodeRecord.load(existing.parent).input_path != str(path.resolve()):
+                slug = f"{slug}-{short_hash(str(path.resolve()))}"
+        except ReadaloudError:
+            pass
+    return slug
+
+
+def convert(
+    path: Path,
+    *,
+    engine: Engine,
+    voice: Voice,
+    options: ConvertOptions,
+    now: datetime,
+    stats: Stats | None = None,
+    on_plan: Callable[[int], None] | None = None,
+    on_chunk: Callable[[ChunkAudio], None] | None = None,
+) -> EpisodeRecord:
+    """Convert one article into an episode folder under options.output.
+
+    1. load the file and decode it (load.py)
+    2. clean away pinyin, chrome, junk and repeated titles (clean.py)
+    3. segment into title, credit, lead and sections of sentences (segment.py)
+    4. plan engine chunks in spoken form (speech.py)
+    5. synthesize every chunk, concurrently, retried, cached (synthesize.py)
+    6. assemble each section as it completes: PCM on disk, loudness, MP3 (audio.py)
+    7. assemble the chaptered episode, chapters JSON, VTT, SRT and text
+    8. write episode.json, the record the feed is built from (feed.py)
+    """
+    article = prepare(path)  # 1-3
+    chunks = plan_chunks(  # 4
+        article, max_bytes=engine.max_chunk_bytes, reads_numbers=engine.reads_numbers,
+        lexicon=options.lexicon, announce=options.announce,
+    )
+    if on_plan is not None:
+        on_plan(len(chunks))
+    slug = article_slug(article, path, options.output)
+    folder = options.output / slug
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {folder} ({exc.strerror}): choose another --output folder") from exc
+    counters = stats or Stats()
+    futures = render_all(  # 5
+        chunks, engine=engine, voice=voice, cache=Cache(options.output / CACHE_DIR),
+        concurrency=options.concurrency, retry=options.retry, stats=counters, on_done=on_chunk,
+    )
+    try:
+        with tempfile.TemporaryDirectory(prefix=".work-", dir=options.output) as work:
+            return _assemble(article, path, slug, folder, Path(work), chunks, futures,
+                             engine=engine, voice=voice, options=options, now=now)
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        raise
+
+
+def _assemble(
+    article: Article, path: Path, slug: str, folder: Path, work: Path,
+    chunks: list[SpokenChunk], futures: list[Future[ChunkAudio]],
+    *, engine: Engine, voice: Voice, options: ConvertOptions, now: datetime,
+) -> EpisodeRecord:
+    settings = options.audio
+    titles = [article.title if s.heading is None else s.heading for s in article.sections]
+    names = [f"{i + 1:02d}-{s}.mp3" for i, s in enumerate(unique_slugs(titles))]
+    previous = _previous_record(folder)
+    published = previous.published if previous else now.isoformat()
+    date = published[:10]
+    artist = article.credit or article.source or options.feed.author
+    pcm_files: list[Path] = []
+    section_cues: list[list[Cue]] = []
+    durations: list[float] = []
+    failures: list[str] = []
+    total = len(article.sections)
+
+    for n, section in enumerate(article.sections):  # 6
+        mine = [(c, f) for c, f in zip(chunks, futures, strict=True) if c.section == section.index]
+        done: list[ChunkAudio] = []
+        for chunk, fut in mine:
+            try:
+                done.append(fut.result())
+            except EngineError as exc:
+                where = section.heading or "lead"
+                failures.append(f"{path.name}: section {n + 1} ({where}): {exc}")
+                break
+        if len(done) < len(mine):
+            continue
+        pcm = work / f"{n:03d}.pcm"
+        cues = _write_section_pcm(done, pcm, settings)
+        seconds = audio.encode(
+            [pcm], folder / names[n], settings,
+            audio.Tags(
+                title=f"{article.title} — {titles[n]}" if n else article.title, artist=artist,
+                album=options.feed.title, date=date, language="chi", comment=article.source or path.name,
+                engine=engine.name, voice=voice.voice, track=f"{n + 1}/{total}", cover=options.cover,
+            ),
+        )
+        pcm_files.append(pcm)
+        section_cues.append(cues)
+        durations.append(seconds)
+    if failures:
+        kept = len(durations)
+        raise EngineError(
+            f"{failures[0]}; {kept} of {total} sections finished and kept; run the same command again to resume"
+        )
+
+    # 7: the episode is the sections with a pause between them
+    gap = work / "gap.pcm"
+    gap.write_bytes(audio.silence(settings.section_pause, settings.sample_rate))
+    order: list[Path] = []
+    starts: list[float] = []
+    t = 0.0
+    for i, (pcm, seconds) in enumerate(zip(pcm_files, durations, strict=True)):
+        if i:
+            order.append(gap)
+            t += settings.section_pause
+        starts.append(t)
+        order.append(pcm)
+        t += seconds
+    total_seconds = t
+    chapters = tuple(
+        Chapter(start, starts[i + 1] if i + 1 < len(starts) else total_seconds, titles[i])
+        for i, start in enumerate(starts)
+    )
+    episode_name = f"{slug}.mp3"
+    audio.encode(
+        order, folder / episode_name, settings,
+        audio.Tags(title=article.title, artist=artist, album=options.feed.title, date=date, language="chi",
+                   comment=article.source or path.name, engine=engine.name, voice=voice.voice,
+                   cover=options.cover),
+        chapters,
+    )
+    cues = [Cue(c.start + starts[i], c.end + starts[i], c.text) for i, sc in enumerate(section_cues) for c in sc]
+    write_text(folder / f"{slug}.chapters.json", chapters_json(chapters))
+    write_text(folder / f"{slug}.vtt", webvtt(cues))
+    write_text(folder / f"{slug}.srt", srt(cues))
+    write_text(folder / f"{slug}.txt", article_text(article))
+
+    lead = " ".join(s.text for s in article.sections[0].sentences) if article.sections[0].heading is None else ""
+    record = EpisodeRecord(  # 8
+        slug=slug, guid=previous.guid if previous else f"readaloud:{slug}:{short_hash(str(path.resolve()))}",
+        title=article.title, description=lead or article.title, credit=article.credit, source=article.source,
+        input_path=str(path.resolve()), language=voice.language, published=published, updated=now.isoformat(),
+        duration=round(total_seconds, 3), audio=episode_name, size=(folder / episode_name).stat().st_size,
+        chapters=f"{slug}.chapters.json", transcript_vtt=f"{slug}.vtt", transcript_srt=f"{slug}.srt",
+        text=f"{slug}.txt", engine=engine.name, voice=voice.voice,
+        sections=tuple(
+            SectionRecord(i, titles[i], names[i], round(durations[i], 3), (folder / names[i]).stat().st_size,
+                          round(starts[i], 3))
+            for i in range(total)
+        ),
+    )
+    record.save(folder)
+    _remove_stale(folder, keep={*names, episode_name, RECORD_NAME, record.chapters, record.transcript_vtt,
+                                record.transcript_srt, record.text})
+    return record
+
+
+def _write_section_pcm(done: list[ChunkAudio], pcm: Path, settings: audio.AudioSettings) -> list[Cue]:
+    """Join a section's chunks with pauses; one cue per sentence (or announcement)."""
+    writer = audio.PcmWriter(pcm, settings.sample_rate)
+    cues: list[Cue] = []
+    try:
+        for i, item in enumerate(done):
+            start = writer.add_chunk(item.path)
+            bounds = item.boundaries
+            begin = start + (bounds[0].start if bounds else 0.0)
+            end = start + (bounds[-1].end if bounds else item.duration)
+            key = (item.chunk.kind, item.chunk.sentence)
+            prev = done[i - 1].chunk if i else None
+            if prev is not None and (prev.kind, prev.sentence) == key and key[1] >= 0:
+                cues[-1] = Cue(cues[-1].start, end, cues[-1].text + item.chunk.written)
+            else:
+                cues.append(Cue(begin, end, item.chunk.written))
+            if i + 1 < len(done):
+                pause = HEADING_PAUSE if item.chunk.kind in ("title", "heading") else settings.sentence_pause
+                writer.write(audio.silence(pause, settings.sample_rate))
+    finally:
+        writer.close()
+    return cues
+
+
+def article_text(article: Article) -> str:
+    parts = [article.title, ""]
+    for section in article.sections:
+        if section.heading:
+            parts += [f"## {section.heading}", ""]
+        for paragraph in section.paragraphs:
+            parts += ["".join(s.text for s in paragraph), ""]
+    if article.credit:
+        parts.append(article.credit)
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def _previous_record(folder: Path) -> EpisodeRecord | None:
+    if not (folder / RECORD_NAME).exists():
+        return None
+    try:
+        return EpisodeRecord.load(folder)
+    except ReadaloudError:
+        return None
+
+
+def _remove_stale(folder: Path, *, keep: set[str]) -> None:
+    """Files of an earlier conversion whose sections no longer exist."""
+    for item in folder.iterdir():
+        if item.is_file() and item.suffix in PRODUCED_SUFFIXES and item.name not in keep:
+            item.unlink()
+
+
+def remove_episode(output: Path, slug: str) -> Path:
+    folder = output / slug
+    if "/" in slug or slug.startswith(".") or not (folder / RECORD_NAME).exists():
+        raise InputError(f"no episode {slug!r} in {output}: `readaloud feed --list` shows the slugs")
+    shutil.rmtree(folder)
+    return folder
