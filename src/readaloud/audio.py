@@ -142,7 +142,7 @@ def _ebur128(inputs: list[str], what: str) -> Loudness:
         del args[at : at + 2]
     result = run_ffmpeg([*args, "-nostats", "-af", chain, "-f", "null", "-"], what=what)
     text = result.stderr.decode("utf-8", "replace")
-    summary = text[text.rfind("Summary:"):]
+    summary = text[text.rfind("Summary:") :]
     i = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
     tp = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
     if not i or not tp:
@@ -180,8 +180,13 @@ def normalizing_chain(inputs: list[str], settings: AudioSettings, what: str) -> 
     return chain
 
 
-def encode(pcm_files: Sequence[Path], target: Path, settings: AudioSettings, tags: Tags,
-           chapters: Sequence[Chapter] = ()) -> float:
+def encode(
+    pcm_files: Sequence[Path],
+    target: Path,
+    settings: AudioSettings,
+    tags: Tags,
+    chapters: Sequence[Chapter] = (),
+) -> float:
     """Loudness-normalize and encode PCM files (played in order) into one tagged MP3.
 
     Returns the duration in seconds. The MP3 appears atomically.
@@ -194,8 +199,25 @@ def encode(pcm_files: Sequence[Path], target: Path, settings: AudioSettings, tag
     chain = normalizing_chain(inputs, settings, f"measuring {target.name}")
     with atomic_path(target) as tmp:
         run_ffmpeg(
-            [*inputs, "-af", chain, "-c:a", "libmp3lame", "-b:a", settings.bitrate,
-             "-ar", str(settings.sample_rate), "-ac", "1", "-write_xing", "1", "-f", "mp3", "-y", str(tmp)],
+            [
+                *inputs,
+                "-af",
+                chain,
+                "-c:a",
+                "libmp3lame",
+                "-b:a",
+                settings.bitrate,
+                "-ar",
+                str(settings.sample_rate),
+                "-ac",
+                "1",
+                "-write_xing",
+                "1",
+                "-f",
+                "mp3",
+                "-y",
+                str(tmp),
+            ],
             what=f"encoding {target.name}",
         )
         write_tags(tmp, tags, chapters)
@@ -205,7 +227,19 @@ def encode(pcm_files: Sequence[Path], target: Path, settings: AudioSettings, tag
 def write_tags(path: Path, tags: Tags, chapters: Sequence[Chapter] = ()) -> None:
     """ID3v2.3: text frames, cover, engine/voice, and CHAP/CTOC for chapters."""
     from mutagen.id3 import (
-        APIC, CHAP, COMM, CTOC, ID3, TALB, TDRC, TIT2, TLAN, TPE1, TRCK, TXXX, CTOCFlags,
+        APIC,
+        CHAP,
+        COMM,
+        CTOC,
+        ID3,
+        TALB,
+        TDRC,
+        TIT2,
+        TLAN,
+        TPE1,
+        TRCK,
+        TXXX,
+        CTOCFlags,
     )
 
     id3 = ID3()
@@ -224,12 +258,23 @@ def write_tags(path: Path, tags: Tags, chapters: Sequence[Chapter] = ()) -> None
         id3.add(APIC(encoding=1, mime=mime, type=3, desc="Cover", data=tags.cover.read_bytes()))
     if chapters:
         ids = [f"chp{i}" for i in range(len(chapters))]
-        id3.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
-                     child_element_ids=ids, sub_frames=[TIT2(encoding=1, text=[tags.title])]))
+        id3.add(
+            CTOC(
+                element_id="toc",
+                flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+                child_element_ids=ids,
+                sub_frames=[TIT2(encoding=1, text=[tags.title])],
+            )
+        )
         for cid, chapter in zip(ids, chapters, strict=True):
-            id3.add(CHAP(element_id=cid, start_time=round(chapter.start * 1000),
-                         end_time=round(chapter.end * 1000),
-                         sub_frames=[TIT2(encoding=1, text=[chapter.title])]))
+            id3.add(
+                CHAP(
+                    element_id=cid,
+                    start_time=round(chapter.start * 1000),
+                    end_time=round(chapter.end * 1000),
+                    sub_frames=[TIT2(encoding=1, text=[chapter.title])],
+                )
+            )
     id3.save(str(path), v2_version=3)
 
 
@@ -267,6 +312,8 @@ def probe(path: Path) -> Probe:
                     break
             chapters.append(Chapter(float(c.group(1)), float(c.group(2)), title))
     bitrate = int(a.group(3)) if a.group(3) else None
+    # mutagen writes CHAP frames in its own order; the ordered CTOC and the start times define playback order
+    chapters.sort(key=lambda c: c.start)
     return Probe(duration, int(a.group(1)), 1 if a.group(2) == "mono" else 2, bitrate, tuple(chapters))
 
 

@@ -214,37 +214,37 @@ def clean(text: str) -> Cleaned:
         first = lines.pop(0)
         title = re.sub(r"^#+\s*", "", first.text)
     kept: list[_Line] = []
-    for line in lines:
-        if _norm(re.sub(r"^#+\s*", "", line.text)) == _norm(title):
-            report.remove(line.number, line.raw, "duplicate-title")
+    for item in lines:
+        if _norm(re.sub(r"^#+\s*", "", item.text)) == _norm(title):
+            report.remove(item.number, item.raw, "duplicate-title")
         else:
-            kept.append(line)
+            kept.append(item)
 
     cut = _trailer_start(kept)
     if cut is not None:
-        for line in kept[cut:]:
-            report.remove(line.number, line.raw, "boilerplate")
+        for item in kept[cut:]:
+            report.remove(item.number, item.raw, "boilerplate")
         kept = kept[:cut]
 
     credit: str | None = None
     source: str | None = None
     body: list[str] = []
-    for i, line in enumerate(kept):
+    for i, item in enumerate(kept):
         near_edge = i < 3 or i >= len(kept) - 3
-        m_source = _SOURCE.match(line.text)
+        m_source = _SOURCE.match(item.text)
         if m_source and source is None:
             source = m_source.group("source")
-            report.remove(line.number, line.raw, "source")
+            report.remove(item.number, item.raw, "source")
             continue
-        found = _byline(line.text) if near_edge else None
+        found = _byline(item.text) if near_edge else None
         if found and credit is None:
             credit = found
-            report.remove(line.number, line.raw, "byline")
+            report.remove(item.number, item.raw, "byline")
             continue
-        if _is_chrome_line(line.text):
-            report.remove(line.number, line.raw, "boilerplate")
+        if _is_chrome_line(item.text):
+            report.remove(item.number, item.raw, "boilerplate")
             continue
-        body.append(line.text)
+        body.append(item.text)
 
     return Cleaned(
         title=title,

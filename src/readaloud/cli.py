@@ -14,7 +14,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from . import __version__
@@ -25,7 +32,7 @@ from .feed import FeedSettings, load_records, write_feed
 from .load import find_articles, load_article
 from .pipeline import CACHE_DIR, ConvertOptions, convert, prepare, remove_episode
 from .speech import load_lexicon, plan_chunks
-from .synthesize import Cache, RetryPolicy, Stats
+from .synthesize import Cache, ChunkAudio, RetryPolicy, Stats
 from .voices import choose_engine, make_engine, presets, resolve_voice
 
 app = typer.Typer(
@@ -41,11 +48,21 @@ out = Console(highlight=False, soft_wrap=True)
 
 EDGE_URL_ENV = "READALOUD_EDGE_URL"
 
-Output = Annotated[Path | None, typer.Option("--output", "-o", help="Output root (default: output/, or [output] dir).")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help=f"Config file (default: ./{CONFIG_NAME} if present).")]
-EngineOpt = Annotated[str | None, typer.Option("--engine", help="auto (Edge if reachable, else espeak), edge or espeak.")]
-VoiceOpt = Annotated[str | None, typer.Option("--voice", help="Preset name (see `readaloud voices`) or an Edge voice id.")]
-VoicesDir = Annotated[Path | None, typer.Option("--voices-dir", help="A folder of your own voice presets (TOML).")]
+Output = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Output root (default: output/, or [output] dir).")
+]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help=f"Config file (default: ./{CONFIG_NAME} if present).")
+]
+EngineOpt = Annotated[
+    str | None, typer.Option("--engine", help="auto (Edge if reachable, else espeak), edge or espeak.")
+]
+VoiceOpt = Annotated[
+    str | None, typer.Option("--voice", help="Preset name (see `readaloud voices`) or an Edge voice id.")
+]
+VoicesDir = Annotated[
+    Path | None, typer.Option("--voices-dir", help="A folder of your own voice presets (TOML).")
+]
 LexiconOpt = Annotated[Path | None, typer.Option("--lexicon", help="TOML lexicon: [words] written = spoken.")]
 
 
@@ -77,12 +94,21 @@ def _edge_url() -> str | None:
     return os.environ.get(EDGE_URL_ENV) or None
 
 
-def _pick_engine(settings: Settings, engine: str | None, voice: str | None, voices_dir: Path | None,
-                 rate: str | None = None, pitch: str | None = None, volume: str | None = None,
-                 timeout: float = 30.0) -> tuple[Any, Any, str]:
+def _pick_engine(
+    settings: Settings,
+    engine: str | None,
+    voice: str | None,
+    voices_dir: Path | None,
+    rate: str | None = None,
+    pitch: str | None = None,
+    volume: str | None = None,
+    timeout: float = 30.0,
+) -> tuple[Any, Any, str]:
     chosen = resolve_voice(
-        voice or settings.speech.get("voice"), user_dir=voices_dir,
-        rate=rate or settings.speech.get("rate"), pitch=pitch or settings.speech.get("pitch"),
+        voice or settings.speech.get("voice"),
+        user_dir=voices_dir,
+        rate=rate or settings.speech.get("rate"),
+        pitch=pitch or settings.speech.get("pitch"),
         volume=volume or settings.speech.get("volume"),
     )
     url = _edge_url()
@@ -93,8 +119,11 @@ def _pick_engine(settings: Settings, engine: str | None, voice: str | None, voic
         return edge_probe(url)
 
     return choose_engine(
-        engine or settings.speech.get("engine", "auto"), chosen,
-        make=lambda name: make_engine(name, edge_url=url, timeout=timeout), probe=probe, user_dir=voices_dir,
+        engine or settings.speech.get("engine", "auto"),
+        chosen,
+        make=lambda name: make_engine(name, edge_url=url, timeout=timeout),
+        probe=probe,
+        user_dir=voices_dir,
     )
 
 
@@ -110,16 +139,27 @@ def convert_cmd(
     voices_dir: VoicesDir = None,
     lexicon: LexiconOpt = None,
     config: ConfigOpt = None,
-    concurrency: Annotated[int | None, typer.Option(help="Engine requests at once (1-16, default 4).")] = None,
-    retries: Annotated[int | None, typer.Option(help="Attempts per chunk before giving up (default 5).")] = None,
-    retry_delay: Annotated[float, typer.Option(help="First retry delay in seconds; doubles each time.")] = 0.5,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Engine requests at once (1-16, default 4).")
+    ] = None,
+    retries: Annotated[
+        int | None, typer.Option(help="Attempts per chunk before giving up (default 5).")
+    ] = None,
+    retry_delay: Annotated[
+        float, typer.Option(help="First retry delay in seconds; doubles each time.")
+    ] = 0.5,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for one engine answer.")] = 30.0,
     bitrate: Annotated[str | None, typer.Option(help="MP3 bitrate (CBR), e.g. 64k.")] = None,
     sample_rate: Annotated[int | None, typer.Option(help="MP3 sample rate in Hz (default 44100).")] = None,
-    announce: Annotated[bool, typer.Option("--announce/--no-announce",
-                                           help="Speak the title, headings and credit.")] = True,
-    feed_mode: Annotated[str | None, typer.Option(help="episodes (one item per article) or sections.")] = None,
-    base_url: Annotated[str | None, typer.Option(help="Public URL of the output folder, for the feed.")] = None,
+    announce: Annotated[
+        bool, typer.Option("--announce/--no-announce", help="Speak the title, headings and credit.")
+    ] = True,
+    feed_mode: Annotated[
+        str | None, typer.Option(help="episodes (one item per article) or sections.")
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Public URL of the output folder, for the feed.")
+    ] = None,
     no_feed: Annotated[bool, typer.Option("--no-feed", help="Do not (re)write feed.xml.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")] = False,
 ) -> None:
@@ -131,7 +171,9 @@ def convert_cmd(
     articles = find_articles(inputs)
     vdir = _voices_dir(settings, voices_dir)
     words = _lexicon(settings, lexicon)
-    chosen_engine, chosen_voice, why = _pick_engine(settings, engine, voice, vdir, rate, pitch, volume, timeout)
+    chosen_engine, chosen_voice, why = _pick_engine(
+        settings, engine, voice, vdir, rate, pitch, volume, timeout
+    )
     if not quiet:
         err.print(why)
     cover = settings.path(feed.image) if feed.image and "://" not in feed.image else None
@@ -140,6 +182,8 @@ def convert_cmd(
     if cover is not None:
         for warning in check_image(cover):
             err.print(f"warning: {warning}")
+    elif not feed.image and not quiet:
+        err.print("note: no [feed] image configured; the feed uses a plain generated cover.png")
     options = ConvertOptions(
         output=root,
         audio=AudioSettings(
@@ -148,7 +192,9 @@ def convert_cmd(
             sentence_pause=float(settings.output.get("sentence_pause", 0.35)),
             section_pause=float(settings.output.get("section_pause", 1.2)),
         ),
-        feed=feed, announce=announce and bool(settings.speech.get("announce", True)), lexicon=words,
+        feed=feed,
+        announce=announce and bool(settings.speech.get("announce", True)),
+        lexicon=words,
         concurrency=concurrency or int(settings.speech.get("concurrency", 4)),
         retry=RetryPolicy(attempts=retries or int(settings.speech.get("retries", 5)), base_delay=retry_delay),
         cover=cover,
@@ -157,16 +203,35 @@ def convert_cmd(
     stats = Stats()
     rows: list[tuple[str, str, int, float]] = []
     failed: list[str] = []
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err, disable=quiet, transient=False) as bars:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=quiet,
+        transient=False,
+    ) as bars:
         overall = bars.add_task("articles", total=len(articles))
         for path in articles:
             task = bars.add_task(f"  {path.name}", total=None)
+
+            def planned(n: int, task: TaskID = task) -> None:
+                bars.update(task, total=n)
+
+            def chunk_done(_done: ChunkAudio, task: TaskID = task) -> None:
+                bars.advance(task)
+
             try:
                 record = convert(
-                    path, engine=chosen_engine, voice=chosen_voice, options=options, now=datetime.now(UTC),
-                    stats=stats, on_plan=lambda n, t=task: bars.update(t, total=n),
-                    on_chunk=lambda _c, t=task: bars.advance(t),
+                    path,
+                    engine=chosen_engine,
+                    voice=chosen_voice,
+                    options=options,
+                    now=datetime.now(UTC),
+                    stats=stats,
+                    on_plan=planned,
+                    on_chunk=chunk_done,
                 )
                 rows.append((record.slug, "ok", len(record.sections), record.duration))
             except ReadaloudError as exc:
@@ -204,11 +269,15 @@ def _summary(rows: list[tuple[str, str, int, float]], stats: Stats, wall: float,
     for slug, status, sections, seconds in rows:
         table.add_row(slug, status, str(sections), f"{seconds / 60:.1f}")
     err.print(table)
-    err.print(f"engine requests {stats.requests}, cache hits {stats.cache_hits}, retries {stats.retries}, "
-              f"wall time {wall:.1f} s")
+    err.print(
+        f"engine requests {stats.requests}, cache hits {stats.cache_hits}, retries {stats.retries}, "
+        f"wall time {wall:.1f} s"
+    )
 
 
-def _feed_settings(settings: Settings, *, base_url: str | None = None, mode: str | None = None) -> FeedSettings:
+def _feed_settings(
+    settings: Settings, *, base_url: str | None = None, mode: str | None = None
+) -> FeedSettings:
     feed = settings.feed
     if base_url is not None:
         feed = replace(feed, base_url=base_url)
@@ -220,7 +289,9 @@ def _feed_settings(settings: Settings, *, base_url: str | None = None, mode: str
 @app.command("clean")
 def clean_cmd(
     input: Annotated[Path, typer.Argument(help="An article file.")],
-    report: Annotated[bool, typer.Option("--report", help="List every removal (line, text, reason).")] = False,
+    report: Annotated[
+        bool, typer.Option("--report", help="List every removal (line, text, reason).")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Clean text and removals as JSON.")] = False,
 ) -> None:
     """Print the cleaned article text (pinyin, chrome, junk and repeated titles removed)."""
@@ -228,8 +299,14 @@ def clean_cmd(
 
     result = clean(load_article(input))
     if as_json:
-        body = {"title": result.title, "credit": result.credit, "source": result.source, "text": result.text,
-                "removals": [asdict(r) for r in result.removals], "hints": [asdict(h) for h in result.hints]}
+        body = {
+            "title": result.title,
+            "credit": result.credit,
+            "source": result.source,
+            "text": result.text,
+            "removals": [asdict(r) for r in result.removals],
+            "hints": [asdict(h) for h in result.hints],
+        }
         out.print(json.dumps(body, ensure_ascii=False, indent=2), markup=False)
         return
     sys.stdout.write(result.text)
@@ -243,23 +320,40 @@ def clean_cmd(
 def outline_cmd(
     input: Annotated[Path, typer.Argument(help="An article file.")],
     as_json: Annotated[bool, typer.Option("--json", help="The outline as JSON.")] = False,
-    spoken: Annotated[bool, typer.Option("--spoken", help="Print every chunk exactly as the engine gets it.")] = False,
+    spoken: Annotated[
+        bool, typer.Option("--spoken", help="Print every chunk exactly as the engine gets it.")
+    ] = False,
     engine: Annotated[str, typer.Option(help="Whose spoken form to show: espeak or edge.")] = "espeak",
     lexicon: LexiconOpt = None,
     config: ConfigOpt = None,
-    announce: Annotated[bool, typer.Option("--announce/--no-announce", help="Include title, headings, credit.")] = True,
+    announce: Annotated[
+        bool, typer.Option("--announce/--no-announce", help="Include title, headings, credit.")
+    ] = True,
 ) -> None:
     """Show title, credit and sections with sizes and listening time; --spoken shows what is said."""
     settings = _settings(config)
     article = prepare(input)
     if spoken:
         eng = make_engine(engine if engine in ("edge", "espeak") else "espeak")
-        for c in plan_chunks(article, max_bytes=eng.max_chunk_bytes, reads_numbers=eng.reads_numbers,
-                             lexicon=_lexicon(settings, lexicon), announce=announce):
+        for c in plan_chunks(
+            article,
+            max_bytes=eng.max_chunk_bytes,
+            reads_numbers=eng.reads_numbers,
+            lexicon=_lexicon(settings, lexicon),
+            announce=announce,
+        ):
             out.print(f"[{c.section}:{c.kind}] {c.spoken}", markup=False)
         return
-    rows = [{"index": s.index, "heading": s.heading, "chars": s.chars, "sentences": len(s.sentences),
-             "minutes": round(s.chars / 5 / 60, 1)} for s in article.sections]
+    rows = [
+        {
+            "index": s.index,
+            "heading": s.heading,
+            "chars": s.chars,
+            "sentences": len(s.sentences),
+            "minutes": round(s.chars / 5 / 60, 1),
+        }
+        for s in article.sections
+    ]
     if as_json:
         body = {"title": article.title, "credit": article.credit, "source": article.source, "sections": rows}
         out.print(json.dumps(body, ensure_ascii=False, indent=2), markup=False)
@@ -267,14 +361,19 @@ def outline_cmd(
     out.print(f"title:  {article.title}", markup=False)
     out.print(f"credit: {article.credit or '-'}", markup=False)
     for r in rows:
-        out.print(f"{r['index']:>2}. {r['heading'] or '(lead)'}  {r['chars']} chars, {r['sentences']} sentences,"
-                  f" ~{r['minutes']} min", markup=False)
+        out.print(
+            f"{r['index']:>2}. {r['heading'] or '(lead)'}  {r['chars']} chars, {r['sentences']} sentences,"
+            f" ~{r['minutes']} min",
+            markup=False,
+        )
 
 
 @app.command("voices")
 def voices_cmd(
     online: Annotated[bool, typer.Option("--online", help="List Edge's voices (needs the service).")] = False,
-    locale: Annotated[str | None, typer.Option(help="With --online: only voices of this locale, e.g. zh-CN.")] = "zh",
+    locale: Annotated[
+        str | None, typer.Option(help="With --online: only voices of this locale, e.g. zh-CN.")
+    ] = "zh",
     voices_dir: VoicesDir = None,
 ) -> None:
     """List the voice presets (or, with --online, Edge's voice catalogue)."""
@@ -282,10 +381,12 @@ def voices_cmd(
         from .engines.edge import list_online_voices
 
         for v in list_online_voices(_edge_url(), locale=locale):
-            out.print(f"{v.get('ShortName', '?'):<32} {v.get('Gender', ''):<7} {v.get('Locale', '')}", markup=False)
+            out.print(
+                f"{v.get('ShortName', '?'):<32} {v.get('Gender', ''):<7} {v.get('Locale', '')}", markup=False
+            )
         return
-    for name, v in sorted(presets(voices_dir).items()):
-        out.print(f"{name:<12} {v.engine:<7} {v.voice:<24} {v.description}", markup=False)
+    for name, preset in sorted(presets(voices_dir).items()):
+        out.print(f"{name:<12} {preset.engine:<7} {preset.voice:<24} {preset.description}", markup=False)
 
 
 @cache_app.command("info")
@@ -337,13 +438,18 @@ def feed_cmd(
         for r in load_records(root):
             out.print(f"{r.slug}  {r.published[:10]}  {r.duration / 60:.1f} min  {r.title}", markup=False)
         return
-    path = write_feed(root, _feed_settings(settings, base_url=base_url, mode=feed_mode), now=datetime.now(UTC))
+    path = write_feed(
+        root, _feed_settings(settings, base_url=base_url, mode=feed_mode), now=datetime.now(UTC)
+    )
     out.print(f"wrote {path}")
 
 
 @app.command("remove")
-def remove_cmd(slug: Annotated[str, typer.Argument(help="The episode's slug (see `readaloud feed --list`).")],
-               output: Output = None, config: ConfigOpt = None) -> None:
+def remove_cmd(
+    slug: Annotated[str, typer.Argument(help="The episode's slug (see `readaloud feed --list`).")],
+    output: Output = None,
+    config: ConfigOpt = None,
+) -> None:
     """Delete one episode's folder and rebuild the feed without it."""
     settings = _settings(config)
     root = _output(settings, output)
@@ -353,7 +459,9 @@ def remove_cmd(slug: Annotated[str, typer.Argument(help="The episode's slug (see
 
 
 @app.command("init")
-def init_cmd(force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False) -> None:
+def init_cmd(
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
     """Write a commented readaloud.toml in the current folder."""
     target = Path(CONFIG_NAME)
     if target.exists() and not force:

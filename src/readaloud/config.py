@@ -47,10 +47,33 @@ sample_rate = 44100
 """
 
 _SECTIONS: dict[str, tuple[str, ...]] = {
-    "feed": ("title", "description", "base_url", "link", "author", "owner_name", "owner_email", "image",
-             "category", "language", "explicit", "locked", "mode"),
-    "speech": ("engine", "voice", "rate", "pitch", "volume", "lexicon", "voices_dir", "concurrency",
-               "retries", "announce"),
+    "feed": (
+        "title",
+        "description",
+        "base_url",
+        "link",
+        "author",
+        "owner_name",
+        "owner_email",
+        "image",
+        "category",
+        "language",
+        "explicit",
+        "locked",
+        "mode",
+    ),
+    "speech": (
+        "engine",
+        "voice",
+        "rate",
+        "pitch",
+        "volume",
+        "lexicon",
+        "voices_dir",
+        "concurrency",
+        "retries",
+        "announce",
+    ),
     "output": ("dir", "bitrate", "sample_rate", "sentence_pause", "section_pause"),
 }
 
@@ -117,7 +140,7 @@ def check_image(path: Path) -> list[str]:
     """Warnings about a cover image: Apple wants a 1400-3000 px square JPEG or PNG."""
     if not path.is_file():
         raise ConfigError(f"cover image {path} is unreadable: fix [feed] image or add the file")
-    head = path.read_bytes()[:64 * 1024]
+    head = path.read_bytes()[: 64 * 1024]
     size = _png_size(head) or _jpeg_size(head)
     if size is None:
         return [f"cover image {path.name} is not a PNG or JPEG: Apple Podcasts will reject it"]

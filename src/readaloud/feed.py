@@ -13,7 +13,7 @@ import re
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from .errors import FeedError
-from .fsutil import write_text
+from .fsutil import write_bytes, write_text
 from .model import Chapter, Cue
 
 NS = {
@@ -43,20 +43,79 @@ APPLE_CATEGORIES: dict[str, tuple[str, ...]] = {
     "Fiction": ("Comedy Fiction", "Drama", "Science Fiction"),
     "Government": (),
     "History": (),
-    "Health & Fitness": ("Alternative Health", "Fitness", "Medicine", "Mental Health", "Nutrition", "Sexuality"),
+    "Health & Fitness": (
+        "Alternative Health",
+        "Fitness",
+        "Medicine",
+        "Mental Health",
+        "Nutrition",
+        "Sexuality",
+    ),
     "Kids & Family": ("Education for Kids", "Parenting", "Pets & Animals", "Stories for Kids"),
-    "Leisure": ("Animation & Manga", "Automotive", "Aviation", "Crafts", "Games", "Hobbies",
-                "Home & Garden", "Video Games"),
+    "Leisure": (
+        "Animation & Manga",
+        "Automotive",
+        "Aviation",
+        "Crafts",
+        "Games",
+        "Hobbies",
+        "Home & Garden",
+        "Video Games",
+    ),
     "Music": ("Music Commentary", "Music History", "Music Interviews"),
-    "News": ("Business News", "Daily News", "Entertainment News", "News Commentary", "Politics",
-             "Sports News", "Tech News"),
-    "Religion & Spirituality": ("Buddhism", "Christianity", "Hinduism", "Islam", "Judaism", "Religion",
-                                "Spirituality"),
-    "Science": ("Astronomy", "Chemistry", "Earth Sciences", "Life Sciences", "Mathematics",
-                "Natural Sciences", "Nature", "Physics", "Social Sciences"),
-    "Society & Culture": ("Documentary", "Personal Journals", "Philosophy", "Places & Travel", "Relationships"),
-    "Sports": ("Baseball", "Basketball", "Cricket", "Fantasy Sports", "Football", "Golf", "Hockey", "Rugby",
-               "Running", "Soccer", "Swimming", "Tennis", "Volleyball", "Wilderness", "Wrestling"),
+    "News": (
+        "Business News",
+        "Daily News",
+        "Entertainment News",
+        "News Commentary",
+        "Politics",
+        "Sports News",
+        "Tech News",
+    ),
+    "Religion & Spirituality": (
+        "Buddhism",
+        "Christianity",
+        "Hinduism",
+        "Islam",
+        "Judaism",
+        "Religion",
+        "Spirituality",
+    ),
+    "Science": (
+        "Astronomy",
+        "Chemistry",
+        "Earth Sciences",
+        "Life Sciences",
+        "Mathematics",
+        "Natural Sciences",
+        "Nature",
+        "Physics",
+        "Social Sciences",
+    ),
+    "Society & Culture": (
+        "Documentary",
+        "Personal Journals",
+        "Philosophy",
+        "Places & Travel",
+        "Relationships",
+    ),
+    "Sports": (
+        "Baseball",
+        "Basketball",
+        "Cricket",
+        "Fantasy Sports",
+        "Football",
+        "Golf",
+        "Hockey",
+        "Rugby",
+        "Running",
+        "Soccer",
+        "Swimming",
+        "Tennis",
+        "Volleyball",
+        "Wilderness",
+        "Wrestling",
+    ),
     "Technology": (),
     "True Crime": (),
     "TV & Film": ("After Shows", "Film History", "Film Interviews", "Film Reviews", "TV Reviews"),
@@ -133,7 +192,9 @@ def read_cue_times(text: str) -> list[tuple[float, float]]:
     out = []
     for m in _TIME.finditer(text):
         g = [int(x) for x in m.groups()]
-        out.append((g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000, g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000))
+        out.append(
+            (g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000, g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000)
+        )
     return out
 
 
@@ -184,7 +245,9 @@ class EpisodeRecord:
             data["sections"] = tuple(SectionRecord(**s) for s in data.get("sections", ()))
             return cls(**data)
         except (OSError, ValueError, TypeError) as exc:
-            raise FeedError(f"{path} is unreadable ({exc}): re-convert that article or remove its folder") from exc
+            raise FeedError(
+                f"{path} is unreadable ({exc}): re-convert that article or remove its folder"
+            ) from exc
 
 
 def load_records(root: Path) -> list[EpisodeRecord]:
@@ -285,7 +348,8 @@ def build_feed(records: Sequence[EpisodeRecord], settings: FeedSettings, *, now:
         else:
             _episode_item(channel, record, base)
     ET.indent(rss, space="  ")
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(rss, encoding="utf-8") + b"\n"
+    body: bytes = ET.tostring(rss, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body + b"\n"
 
 
 def _common_item(item: ET.Element, record: EpisodeRecord, title: str, guid: str, description: str) -> None:
@@ -305,28 +369,87 @@ def _escape(text: str) -> str:
 def _episode_item(channel: ET.Element, record: EpisodeRecord, base: str) -> None:
     item = _el(channel, "item")
     _common_item(item, record, record.title, record.guid, _episode_description(record))
-    _el(item, "enclosure", url=url_for(base, record.slug, record.audio), length=str(record.size), type="audio/mpeg")
+    _el(
+        item,
+        "enclosure",
+        url=url_for(base, record.slug, record.audio),
+        length=str(record.size),
+        type="audio/mpeg",
+    )
     _el(item, "itunes:duration", str(round(record.duration)))
     _el(item, "itunes:episodeType", "full")
-    _el(item, "podcast:chapters", url=url_for(base, record.slug, record.chapters), type="application/json+chapters")
-    _el(item, "podcast:transcript", url=url_for(base, record.slug, record.transcript_vtt), type="text/vtt",
-        language=record.language.lower(), rel="captions")
-    _el(item, "podcast:transcript", url=url_for(base, record.slug, record.transcript_srt),
-        type="application/x-subrip", language=record.language.lower(), rel="captions")
+    _el(
+        item,
+        "podcast:chapters",
+        url=url_for(base, record.slug, record.chapters),
+        type="application/json+chapters",
+    )
+    _el(
+        item,
+        "podcast:transcript",
+        url=url_for(base, record.slug, record.transcript_vtt),
+        type="text/vtt",
+        language=record.language.lower(),
+        rel="captions",
+    )
+    _el(
+        item,
+        "podcast:transcript",
+        url=url_for(base, record.slug, record.transcript_srt),
+        type="application/x-subrip",
+        language=record.language.lower(),
+        rel="captions",
+    )
 
 
 def _section_item(channel: ET.Element, record: EpisodeRecord, section: SectionRecord, base: str) -> None:
     item = _el(channel, "item")
     title = record.title if section.index == 0 else f"{record.title}：{section.title}"
     _common_item(item, record, title, f"{record.guid}#s{section.index}", record.description)
-    _el(item, "enclosure", url=url_for(base, record.slug, section.file), length=str(section.size), type="audio/mpeg")
+    _el(
+        item,
+        "enclosure",
+        url=url_for(base, record.slug, section.file),
+        length=str(section.size),
+        type="audio/mpeg",
+    )
     _el(item, "itunes:duration", str(round(section.duration)))
     _el(item, "itunes:episodeType", "full")
     _el(item, "itunes:episode", str(section.index + 1))
 
 
+DEFAULT_COVER = "cover.png"
+
+
+def plain_cover(size: int = 1400, rgb: tuple[int, int, int] = (0x1F, 0x4E, 0x79)) -> bytes:
+    """A solid square PNG: Apple requires some artwork, and this one needs no download."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\0" + bytes(rgb) * size
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * size, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
 def write_feed(root: Path, settings: FeedSettings, *, now: datetime) -> Path:
-    """Rebuild OUTPUT/feed.xml from the episode records, atomically."""
+    """Rebuild OUTPUT/feed.xml from the episode records, atomically.
+
+    With no image configured, a plain generated cover.png is used so the feed
+    still carries the artwork Apple Podcasts requires.
+    """
+    if settings.image is None:
+        cover = root / DEFAULT_COVER
+        if not cover.exists():
+            write_bytes(cover, plain_cover())
+        settings = replace(settings, image=DEFAULT_COVER)
     target = root / FEED_NAME
     write_text(target, build_feed(load_records(root), settings, now=now).decode("utf-8"))
     return target

@@ -21,7 +21,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     except OSError as exc:
-        raise OutputError(f"cannot write in {target.parent} ({exc.strerror}): choose another --output folder") from exc
+        raise OutputError(
+            f"cannot write in {target.parent} ({exc.strerror}): choose another --output folder"
+        ) from exc
     os.close(fd)
     tmp = Path(name)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; published files must be world-readable

@@ -43,9 +43,7 @@ def decode(data: bytes, *, name: str = "input") -> str:
             continue
         if codec == "utf-8" or _CJK.search(text) or text.isascii():
             return text.replace("\r\n", "\n").replace("\r", "\n")
-    raise InputError(
-        f"{name} is not UTF-8, UTF-16, GB18030 or Big5 text: re-save it as UTF-8 and try again"
-    )
+    raise InputError(f"{name} is not UTF-8, UTF-16, GB18030 or Big5 text: re-save it as UTF-8 and try again")
 
 
 def _looks_utf16(data: bytes) -> bool:
@@ -70,9 +68,27 @@ class _TextExtractor(HTMLParser):
     """Visible text of an HTML page, one block element per line."""
 
     BLOCKS = frozenset(
-        "p div br li h1 h2 h3 h4 h5 h6 tr section article header footer blockquote title".split()
+        [
+            "p",
+            "div",
+            "br",
+            "li",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "tr",
+            "section",
+            "article",
+            "header",
+            "footer",
+            "blockquote",
+            "title",
+        ]
     )
-    SKIP = frozenset("script style noscript template svg head".split())
+    SKIP = frozenset(["script", "style", "noscript", "template", "svg", "head"])
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

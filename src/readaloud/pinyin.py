@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from pypinyin import Style, lazy_pinyin
 from pypinyin.constants import PINYIN_DICT
@@ -43,7 +43,8 @@ class Syllable:
 
 def _split_marks(text: str) -> tuple[str, str]:
     """'zhòng' -> ('zhong', '4'); 'lǜ' -> ('lv', '4'); neutral -> ('zi', '')."""
-    base, tone = [], ""
+    base: list[str] = []
+    tone = ""
     for ch in unicodedata.normalize("NFD", text.lower()):
         if ch in _TONE_OF_MARK:
             tone = _TONE_OF_MARK[ch]
@@ -127,7 +128,7 @@ def _form(s: Syllable, kind: str) -> str:
 def _segment(chars: str, target: str, kind: str) -> tuple[Syllable, ...] | None:
     """One reading per character, joined, equal to target (an erhua 'r' may trail)."""
 
-    @lru_cache(maxsize=None)
+    @cache
     def walk(i: int, pos: int) -> tuple[Syllable, ...] | None:
         if i == len(chars):
             rest = target[pos:]
@@ -183,7 +184,7 @@ def is_pinyin_text(annotation: str) -> bool:
         return False  # "ai", "china": could be English or an acronym, so not certain
     syllables = all_plain_syllables()
 
-    @lru_cache(maxsize=None)
+    @cache
     def splits(pos: int) -> bool:
         if pos == len(ann.plain):
             return True

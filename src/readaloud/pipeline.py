@@ -15,7 +15,13 @@ from .clean import clean
 from .engines.base import Engine
 from .errors import EngineError, InputError, OutputError, ReadaloudError
 from .feed import (
-    RECORD_NAME, EpisodeRecord, FeedSettings, SectionRecord, chapters_json, srt, webvtt,
+    RECORD_NAME,
+    EpisodeRecord,
+    FeedSettings,
+    SectionRecord,
+    chapters_json,
+    srt,
+    webvtt,
 )
 from .fsutil import write_text
 from .load import load_article
@@ -87,8 +93,11 @@ def convert(
     """
     article = prepare(path)  # 1-3
     chunks = plan_chunks(  # 4
-        article, max_bytes=engine.max_chunk_bytes, reads_numbers=engine.reads_numbers,
-        lexicon=options.lexicon, announce=options.announce,
+        article,
+        max_bytes=engine.max_chunk_bytes,
+        reads_numbers=engine.reads_numbers,
+        lexicon=options.lexicon,
+        announce=options.announce,
     )
     if on_plan is not None:
         on_plan(len(chunks))
@@ -100,13 +109,30 @@ def convert(
         raise OutputError(f"cannot create {folder} ({exc.strerror}): choose another --output folder") from exc
     counters = stats or Stats()
     futures = render_all(  # 5
-        chunks, engine=engine, voice=voice, cache=Cache(options.output / CACHE_DIR),
-        concurrency=options.concurrency, retry=options.retry, stats=counters, on_done=on_chunk,
+        chunks,
+        engine=engine,
+        voice=voice,
+        cache=Cache(options.output / CACHE_DIR),
+        concurrency=options.concurrency,
+        retry=options.retry,
+        stats=counters,
+        on_done=on_chunk,
     )
     try:
         with tempfile.TemporaryDirectory(prefix=".work-", dir=options.output) as work:
-            return _assemble(article, path, slug, folder, Path(work), chunks, futures,
-                             engine=engine, voice=voice, options=options, now=now)
+            return _assemble(
+                article,
+                path,
+                slug,
+                folder,
+                Path(work),
+                chunks,
+                futures,
+                engine=engine,
+                voice=voice,
+                options=options,
+                now=now,
+            )
     except BaseException:
         for f in futures:
             f.cancel()
@@ -114,9 +140,18 @@ def convert(
 
 
 def _assemble(
-    article: Article, path: Path, slug: str, folder: Path, work: Path,
-    chunks: list[SpokenChunk], futures: list[Future[ChunkAudio]],
-    *, engine: Engine, voice: Voice, options: ConvertOptions, now: datetime,
+    article: Article,
+    path: Path,
+    slug: str,
+    folder: Path,
+    work: Path,
+    chunks: list[SpokenChunk],
+    futures: list[Future[ChunkAudio]],
+    *,
+    engine: Engine,
+    voice: Voice,
+    options: ConvertOptions,
+    now: datetime,
 ) -> EpisodeRecord:
     settings = options.audio
     titles = [article.title if s.heading is None else s.heading for s in article.sections]
@@ -134,7 +169,7 @@ def _assemble(
     for n, section in enumerate(article.sections):  # 6
         mine = [(c, f) for c, f in zip(chunks, futures, strict=True) if c.section == section.index]
         done: list[ChunkAudio] = []
-        for chunk, fut in mine:
+        for _chunk, fut in mine:
             try:
                 done.append(fut.result())
             except EngineError as exc:
@@ -146,11 +181,20 @@ def _assemble(
         pcm = work / f"{n:03d}.pcm"
         cues = _write_section_pcm(done, pcm, settings)
         seconds = audio.encode(
-            [pcm], folder / names[n], settings,
+            [pcm],
+            folder / names[n],
+            settings,
             audio.Tags(
-                title=f"{article.title} — {titles[n]}" if n else article.title, artist=artist,
-                album=options.feed.title, date=date, language="chi", comment=article.source or path.name,
-                engine=engine.name, voice=voice.voice, track=f"{n + 1}/{total}", cover=options.cover,
+                title=f"{article.title} — {titles[n]}" if n else article.title,
+                artist=artist,
+                album=options.feed.title,
+                date=date,
+                language="chi",
+                comment=article.source or path.name,
+                engine=engine.name,
+                voice=voice.voice,
+                track=f"{n + 1}/{total}",
+                cover=options.cover,
             ),
         )
         pcm_files.append(pcm)
@@ -159,7 +203,8 @@ def _assemble(
     if failures:
         kept = len(durations)
         raise EngineError(
-            f"{failures[0]}; {kept} of {total} sections finished and kept; run the same command again to resume"
+            f"{failures[0]}; {kept} of {total} sections finished and kept;"
+            " run the same command again to resume"
         )
 
     # 7: the episode is the sections with a pause between them
@@ -182,35 +227,78 @@ def _assemble(
     )
     episode_name = f"{slug}.mp3"
     audio.encode(
-        order, folder / episode_name, settings,
-        audio.Tags(title=article.title, artist=artist, album=options.feed.title, date=date, language="chi",
-                   comment=article.source or path.name, engine=engine.name, voice=voice.voice,
-                   cover=options.cover),
+        order,
+        folder / episode_name,
+        settings,
+        audio.Tags(
+            title=article.title,
+            artist=artist,
+            album=options.feed.title,
+            date=date,
+            language="chi",
+            comment=article.source or path.name,
+            engine=engine.name,
+            voice=voice.voice,
+            cover=options.cover,
+        ),
         chapters,
     )
-    cues = [Cue(c.start + starts[i], c.end + starts[i], c.text) for i, sc in enumerate(section_cues) for c in sc]
+    cues = [
+        Cue(c.start + starts[i], c.end + starts[i], c.text) for i, sc in enumerate(section_cues) for c in sc
+    ]
     write_text(folder / f"{slug}.chapters.json", chapters_json(chapters))
     write_text(folder / f"{slug}.vtt", webvtt(cues))
     write_text(folder / f"{slug}.srt", srt(cues))
     write_text(folder / f"{slug}.txt", article_text(article))
 
-    lead = " ".join(s.text for s in article.sections[0].sentences) if article.sections[0].heading is None else ""
+    lead = (
+        " ".join(s.text for s in article.sections[0].sentences) if article.sections[0].heading is None else ""
+    )
     record = EpisodeRecord(  # 8
-        slug=slug, guid=previous.guid if previous else f"readaloud:{slug}:{short_hash(str(path.resolve()))}",
-        title=article.title, description=lead or article.title, credit=article.credit, source=article.source,
-        input_path=str(path.resolve()), language=voice.language, published=published, updated=now.isoformat(),
-        duration=round(total_seconds, 3), audio=episode_name, size=(folder / episode_name).stat().st_size,
-        chapters=f"{slug}.chapters.json", transcript_vtt=f"{slug}.vtt", transcript_srt=f"{slug}.srt",
-        text=f"{slug}.txt", engine=engine.name, voice=voice.voice,
+        slug=slug,
+        guid=previous.guid if previous else f"readaloud:{slug}:{short_hash(str(path.resolve()))}",
+        title=article.title,
+        description=lead or article.title,
+        credit=article.credit,
+        source=article.source,
+        input_path=str(path.resolve()),
+        language=voice.language,
+        published=published,
+        updated=now.isoformat(),
+        duration=round(total_seconds, 3),
+        audio=episode_name,
+        size=(folder / episode_name).stat().st_size,
+        chapters=f"{slug}.chapters.json",
+        transcript_vtt=f"{slug}.vtt",
+        transcript_srt=f"{slug}.srt",
+        text=f"{slug}.txt",
+        engine=engine.name,
+        voice=voice.voice,
         sections=tuple(
-            SectionRecord(i, titles[i], names[i], round(durations[i], 3), (folder / names[i]).stat().st_size,
-                          round(starts[i], 3))
+            SectionRecord(
+                i,
+                titles[i],
+                names[i],
+                round(durations[i], 3),
+                (folder / names[i]).stat().st_size,
+                round(starts[i], 3),
+            )
             for i in range(total)
         ),
     )
     record.save(folder)
-    _remove_stale(folder, keep={*names, episode_name, RECORD_NAME, record.chapters, record.transcript_vtt,
-                                record.transcript_srt, record.text})
+    _remove_stale(
+        folder,
+        keep={
+            *names,
+            episode_name,
+            RECORD_NAME,
+            record.chapters,
+            record.transcript_vtt,
+            record.transcript_srt,
+            record.text,
+        },
+    )
     return record
 
 

@@ -21,9 +21,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pypinyin.constants import PINYIN_DICT
+
 from .errors import ConfigError
 from .model import Article, ReadingHint, SpokenChunk
-from .pinyin import PINYIN_DICT, contextual_reading, is_han, readings
+from .pinyin import contextual_reading, is_han, readings
 
 _DIGITS = "零一二三四五六七八九"
 _PHONE_DIGITS = "零幺二三四五六七八九"
@@ -32,9 +34,41 @@ _SOFT_BREAK = re.compile(r"(?<=[，、,：:])(?![0-9])")
 
 # Short numbers that are service lines, read digit by digit.
 SERVICE_NUMBERS = frozenset(
-    "110 112 114 119 120 122 12306 12308 12315 12318 12320 12329 12333 12338 12345 12348 "
-    "12351 12355 12356 12358 12363 12365 12366 12369 12377 12380 12388 12393 95598 10086 "
-    "10010 10000 96110".split()
+    [
+        "110",
+        "112",
+        "114",
+        "119",
+        "120",
+        "122",
+        "12306",
+        "12308",
+        "12315",
+        "12318",
+        "12320",
+        "12329",
+        "12333",
+        "12338",
+        "12345",
+        "12348",
+        "12351",
+        "12355",
+        "12356",
+        "12358",
+        "12363",
+        "12365",
+        "12366",
+        "12369",
+        "12377",
+        "12380",
+        "12388",
+        "12393",
+        "95598",
+        "10086",
+        "10010",
+        "10000",
+        "96110",
+    ]
 )
 _SERVICE = re.compile(r"(?<![0-9.])(1[3-9]\d{9}|\d{3,5})(?![0-9.%])")
 _SERVICE_CONTEXT = re.compile(r"热线|电话|拨打|致电|投诉|举报|服务|平台|专线|报警|急救|求助|“|”")
@@ -59,7 +93,7 @@ def cardinal(n: int) -> str:
             out += _DIGITS[d] + units[power]
         return out
 
-    parts = []
+    parts: list[str] = []
     for size, name in ((10**8, "亿"), (10**4, "万"), (1, "")):
         group = n // size % 10**4 if size > 1 else n % 10**4
         if size == 10**8:
@@ -200,9 +234,7 @@ def speakable(text: str) -> bool:
     return bool(_SPEAKABLE.search(text))
 
 
-def spoken_form(
-    text: str, *, lexicon: Mapping[str, str], reads_numbers: bool
-) -> str:
+def spoken_form(text: str, *, lexicon: Mapping[str, str], reads_numbers: bool) -> str:
     text = apply_lexicon(text, lexicon)
     text = speak_service_numbers(text)
     if not reads_numbers:

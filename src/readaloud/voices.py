@@ -36,7 +36,9 @@ def load_preset(path: Path) -> Voice:
         raise ConfigError(f"voice preset {path} is not valid TOML ({exc}): fix or remove it") from exc
     unknown = set(data) - set(_FIELDS)
     if unknown:
-        raise ConfigError(f"voice preset {path}: unknown keys {sorted(unknown)}; allowed: {', '.join(_FIELDS)}")
+        raise ConfigError(
+            f"voice preset {path}: unknown keys {sorted(unknown)}; allowed: {', '.join(_FIELDS)}"
+        )
     for key in ("engine", "voice"):
         if not isinstance(data.get(key), str):
             raise ConfigError(f"voice preset {path} needs a string `{key}`")
@@ -87,7 +89,8 @@ def resolve_voice(
         voice = Voice("edge", key, language="-".join(key.split("-")[:2]), name=key, fallback=OFFLINE_PRESET)
     else:
         raise ConfigError(
-            f"unknown voice {key!r}: use a preset ({', '.join(sorted(table))}) or an Edge id like zh-CN-XiaoxiaoNeural"
+            f"unknown voice {key!r}: use a preset ({', '.join(sorted(table))})"
+            " or an Edge id like zh-CN-XiaoxiaoNeural"
         )
     changes = {k: v for k, v in (("rate", rate), ("pitch", pitch), ("volume", volume)) if v is not None}
     voice = replace(voice, **changes)
@@ -112,7 +115,9 @@ def choose_engine(
         return make("espeak"), voice, f"engine: espeak (offline), voice {voice.voice}"
     if voice.engine == "espeak":
         if requested == "edge":
-            raise ConfigError(f"voice {voice.name!r} is an espeak voice: pick an Edge voice for --engine edge")
+            raise ConfigError(
+                f"voice {voice.name!r} is an espeak voice: pick an Edge voice for --engine edge"
+            )
         return make("espeak"), voice, f"engine: espeak (offline), voice {voice.voice}"
     why = probe()
     if why is None:

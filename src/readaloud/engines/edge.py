@@ -38,7 +38,7 @@ def check_url(url: str) -> str:
 
 
 def default_url() -> str:
-    return str(edge_tts.communicate.WSS_URL)
+    return str(edge_tts.communicate.WSS_URL)  # type: ignore[attr-defined]
 
 
 def voices_list_url(ws_url: str) -> str:
@@ -75,7 +75,9 @@ class EdgeEngine:
         except aiohttp.ClientResponseError as exc:
             if exc.status in _RETRYABLE_STATUS:
                 raise TransientEngineError(f"HTTP {exc.status} from the service") from exc
-            raise EngineError(f"the service refused the request (HTTP {exc.status}): check the voice") from exc
+            raise EngineError(
+                f"the service refused the request (HTTP {exc.status}): check the voice"
+            ) from exc
         except (aiohttp.ClientError, ConnectionError, OSError) as exc:
             raise TransientEngineError(f"connection failed: {exc}") from exc
         except ValueError as exc:  # edge-tts validates voice, rate, volume and pitch
@@ -98,7 +100,7 @@ class EdgeEngine:
         boundaries: list[Boundary] = []
         with _URL_LOCK:
             if self.url:
-                edge_tts.communicate.WSS_URL = self.url
+                edge_tts.communicate.WSS_URL = self.url  # type: ignore[attr-defined]
         async for message in communicate.stream():
             if message["type"] == "audio":
                 audio += message["data"]
@@ -115,9 +117,11 @@ def probe(url: str | None, *, timeout: float = 3.0) -> str | None:
 
     async def knock() -> None:
         client_timeout = aiohttp.ClientTimeout(total=timeout)
-        async with aiohttp.ClientSession(timeout=client_timeout) as session:
-            async with session.ws_connect(target + "&ConnectionId=probe"):
-                return
+        async with (
+            aiohttp.ClientSession(timeout=client_timeout) as session,
+            session.ws_connect(target + "&ConnectionId=probe"),
+        ):
+            return
 
     try:
         asyncio.run(knock())
@@ -131,9 +135,9 @@ def probe(url: str | None, *, timeout: float = 3.0) -> str | None:
 def list_online_voices(url: str | None, *, locale: str | None = None) -> list[dict[str, Any]]:
     """Edge's voice catalogue, optionally filtered by locale prefix (zh, zh-CN…)."""
     if url:
-        edge_tts.voices.VOICE_LIST = voices_list_url(check_url(url))
+        edge_tts.voices.VOICE_LIST = voices_list_url(check_url(url))  # type: ignore[attr-defined]
     try:
-        found: list[dict[str, Any]] = asyncio.run(edge_tts.list_voices())
+        found: list[dict[str, Any]] = [dict(v) for v in asyncio.run(edge_tts.list_voices())]
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
         raise EngineUnavailable(
             f"cannot list Edge voices ({type(exc).__name__}): check the network or READALOUD_EDGE_URL"

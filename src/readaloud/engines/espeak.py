@@ -28,7 +28,7 @@ _DEFAULT_WPM = 175
 
 
 class _Event(ctypes.Structure):
-    _fields_ = [  # noqa: RUF012 (ctypes layout)
+    _fields_ = [
         ("type", ctypes.c_int),
         ("unique_identifier", ctypes.c_uint),
         ("text_position", ctypes.c_int),
@@ -40,7 +40,9 @@ class _Event(ctypes.Structure):
     ]
 
 
-_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
+_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
+)
 _LOCK = threading.Lock()
 _STATE: dict[str, Any] = {}
 
@@ -93,7 +95,9 @@ class EspeakEngine:
                     f"espeak-ng has no voice {voice.voice!r}: use 'cmn' (run `readaloud voices`)"
                 )
             lib.espeak_SetParameter(_RATE, round(_DEFAULT_WPM * (1 + percent(voice.rate, what="rate"))), 0)
-            lib.espeak_SetParameter(_VOLUME, max(0, round(100 * (1 + percent(voice.volume, what="volume")))), 0)
+            lib.espeak_SetParameter(
+                _VOLUME, max(0, round(100 * (1 + percent(voice.volume, what="volume")))), 0
+            )
             lib.espeak_SetParameter(_PITCH, min(100, max(0, round(50 + hertz(voice.pitch) / 2))), 0)
             _STATE["pcm"], _STATE["events"] = [], []
             data = text.encode("utf-8")

@@ -1,0 +1,158 @@
+"""Output folder -> list of problems a listener or a podcast directory would hit (empty = fine)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from . import audio
+from .errors import ReadaloudError
+from .feed import FEED_NAME, NS, RECORD_NAME, EpisodeRecord, FeedSettings, load_records, read_cue_times
+
+DURATION_TOLERANCE = 0.1  # seconds
+LOUDNESS_TOLERANCE = 1.0  # LU
+CHAPTER_TOLERANCE = 0.05  # about two MP3 frames
+
+
+def check_output(path: Path, *, feed: FeedSettings | None = None) -> list[str]:
+    """Check one episode folder, or an output root with all its episodes and feed.xml."""
+    if not path.is_dir():
+        return [f"{path} is not a folder"]
+    if (path / RECORD_NAME).exists():
+        return check_episode(path)
+    problems: list[str] = []
+    try:
+        records = load_records(path)
+    except ReadaloudError as exc:
+        return [str(exc)]
+    if not records:
+        return [f"{path} holds no episodes: run `readaloud convert` first"]
+    for record in records:
+        problems += check_episode(path / record.slug)
+    feed_path = path / FEED_NAME
+    if feed_path.exists():
+        problems += check_feed(feed_path, path)
+    else:
+        problems.append(f"{FEED_NAME} is missing: run `readaloud feed`")
+    return problems
+
+
+def check_episode(folder: Path) -> list[str]:
+    try:
+        record = EpisodeRecord.load(folder)
+    except ReadaloudError as exc:
+        return [str(exc)]
+    problems: list[str] = []
+    name = record.slug
+    files = [record.audio, record.chapters, record.transcript_vtt, record.transcript_srt, record.text]
+    files += [s.file for s in record.sections]
+    missing = [f for f in files if not (folder / f).is_file()]
+    if missing:
+        return [f"{name}: missing {', '.join(missing)}"]
+
+    def measure(file: str, duration: float) -> None:
+        try:
+            played = audio.decoded_duration(folder / file)
+            level = audio.loudness(folder / file)
+        except ReadaloudError as exc:
+            problems.append(f"{name}/{file}: {exc}")
+            return
+        if abs(played - duration) > DURATION_TOLERANCE:
+            problems.append(f"{name}/{file}: plays {played:.2f} s but the record says {duration:.2f} s")
+        if abs(level.integrated - audio.TARGET_LUFS) > LOUDNESS_TOLERANCE:
+            problems.append(f"{name}/{file}: loudness {level.integrated} LUFS, target {audio.TARGET_LUFS}±1")
+        if level.true_peak > audio.TARGET_TRUE_PEAK:
+            problems.append(f"{name}/{file}: true peak {level.true_peak} dBTP above {audio.TARGET_TRUE_PEAK}")
+
+    measure(record.audio, record.duration)
+    for section in record.sections:
+        measure(section.file, section.duration)
+    if (folder / record.audio).stat().st_size != record.size:
+        problems.append(f"{name}: {record.audio} size differs from the record (feed enclosure length)")
+
+    try:
+        chapters = audio.probe(folder / record.audio).chapters
+    except ReadaloudError as exc:
+        return [*problems, f"{name}: {exc}"]
+    if len(chapters) != len(record.sections):
+        problems.append(f"{name}: {len(chapters)} ID3 chapters for {len(record.sections)} sections")
+    for chapter, section in zip(chapters, record.sections, strict=False):
+        if abs(chapter.start - section.start) > CHAPTER_TOLERANCE:
+            problems.append(
+                f"{name}: chapter {chapter.title!r} starts at {chapter.start}, section at {section.start}"
+            )
+    starts = [c.start for c in chapters]
+    if starts != sorted(starts) or any(c.end > record.duration + CHAPTER_TOLERANCE for c in chapters):
+        problems.append(f"{name}: chapters out of order or past the end")
+
+    try:
+        doc = json.loads((folder / record.chapters).read_text(encoding="utf-8"))
+        json_starts = [c["startTime"] for c in doc["chapters"]]
+        if doc.get("version") != "1.2.0" or json_starts != sorted(json_starts):
+            problems.append(f"{name}: chapters JSON is not version 1.2.0 in ascending order")
+        if any(c["endTime"] > record.duration + CHAPTER_TOLERANCE for c in doc["chapters"]):
+            problems.append(f"{name}: a JSON chapter ends after the audio")
+    except (ValueError, KeyError, TypeError) as exc:
+        problems.append(f"{name}: chapters JSON unreadable ({exc})")
+
+    for transcript in (record.transcript_vtt, record.transcript_srt):
+        times = read_cue_times((folder / transcript).read_text(encoding="utf-8"))
+        if not times:
+            problems.append(f"{name}/{transcript}: no cues")
+        elif any(s > e or e > record.duration + DURATION_TOLERANCE for s, e in times):
+            problems.append(f"{name}/{transcript}: a cue is reversed or runs past the audio")
+        elif [s for s, _ in times] != sorted(s for s, _ in times):
+            problems.append(f"{name}/{transcript}: cues out of order")
+    return problems
+
+
+_REQUIRED_CHANNEL = (
+    "title",
+    "description",
+    "language",
+    "itunes:image",
+    "itunes:category",
+    "itunes:explicit",
+    "itunes:author",
+    "itunes:owner",
+    "podcast:guid",
+    "atom:link",
+)
+
+
+def check_feed(feed_path: Path, root: Path) -> list[str]:
+    """Apple's required tags, enclosures that match files, links that resolve inside root."""
+    problems: list[str] = []
+    try:
+        tree = ET.parse(feed_path)
+    except ET.ParseError as exc:
+        return [f"{FEED_NAME} is not well-formed XML ({exc})"]
+    channel = tree.getroot().find("channel")
+    if channel is None:
+        return [f"{FEED_NAME} has no <channel>"]
+
+    def q(tag: str) -> str:
+        prefix, _, local = tag.rpartition(":")
+        return f"{{{NS[prefix]}}}{local}" if prefix else tag
+
+    for tag in _REQUIRED_CHANNEL:
+        if channel.find(q(tag)) is None:
+            problems.append(f"{FEED_NAME}: channel lacks <{tag}> (Apple Podcasts requires it)")
+    self_link = channel.find(q("atom:link"))
+    base = self_link.get("href", "").rsplit("/", 1)[0] + "/" if self_link is not None else ""
+    for item in channel.findall("item"):
+        title = item.findtext("title", "?")
+        enclosure = item.find("enclosure")
+        if item.find("guid") is None or enclosure is None:
+            problems.append(f"{FEED_NAME}: item {title!r} lacks a guid or an enclosure")
+            continue
+        for node in [enclosure, *item.findall(q("podcast:chapters")), *item.findall(q("podcast:transcript"))]:
+            url = node.get("url", "")
+            local = root / unquote(urlsplit(url).path.rsplit("/", 2)[-2]) / unquote(url.rsplit("/", 1)[-1])
+            if not url.startswith(base) or not local.is_file():
+                problems.append(f"{FEED_NAME}: {url} does not point to a file in {root}")
+            elif node is enclosure and str(local.stat().st_size) != enclosure.get("length"):
+                problems.append(f"{FEED_NAME}: enclosure length of {title!r} differs from the file size")
+    return problems

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.edge_server import EdgeServer, Running
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "suchao-second-venue.txt"
+DATA = Path(__file__).parent / "data"
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", help="Rewrite tests/golden/ from the code.")
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """golden(name, text): compare with tests/golden/name, or rewrite it with --update-golden."""
+    update = request.config.getoption("--update-golden")
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN / name
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        assert path.exists(), f"no golden file {name}: run pytest --update-golden and review the diff"
+        assert text == path.read_text(encoding="utf-8"), f"{name} differs from the golden file"
+
+    return check
+
+
+@pytest.fixture
+def edge_server() -> Iterator[EdgeServer]:
+    with Running(EdgeServer()) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _no_real_edge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never reach Microsoft: the Edge address points at a closed loopback port."""
+    monkeypatch.setenv("READALOUD_EDGE_URL", "ws://127.0.0.1:9/closed?x=1")
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):  # type: ignore[no-untyped-def]
+    """The installed CLI in a subprocess, exactly as a user runs it."""
+    import os
+    import subprocess
+    import sys
+
+    full_env = {**os.environ, **(env or {}), "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "readaloud", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def example_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled example converted offline through the real CLI, once per test run."""
+    root = tmp_path_factory.mktemp("out")
+    done = run_cli(
+        "convert",
+        str(EXAMPLE),
+        "-o",
+        str(root),
+        "--engine",
+        "espeak",
+        "--base-url",
+        "https://podcast.example.org/news/",
+        env={"READALOUD_EDGE_URL": ""},
+    )
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+@pytest.fixture(scope="session")
+def example_episode(example_output: Path) -> Path:
+    folders = [p.parent for p in example_output.glob("*/episode.json")]
+    assert len(folders) == 1
+    return folders[0]
