@@ -30,7 +30,7 @@ _HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_BEFORE = f"[{_HAN_CLASS}”’」』）)》】。，、！？：；]"
 _ASCII_TO_FULL = {",": "，", ":": "：", ";": "；", "!": "！", "?": "？"}
 _PUNCT_NEAR_HAN = re.compile(
-    rf"(?<={_CJK_BEFORE})[,:;!?](?![0-9A-Za-z/])|(?<![0-9A-Za-z])[,:;!?](?=\s*[{_HAN_CLASS}“‘「『（(《【])"
+    rf"(?<={_CJK_BEFORE})[,:;!?](?![0-9A-Za-z/])|[,:;!?](?=\s*[{_HAN_CLASS}“‘「『（(《【])"
 )
 
 # Lines that are page furniture wherever they stand (short lines only).
@@ -125,7 +125,11 @@ def _plain_tone(marked: str) -> tuple[str, str]:
 
 def fullwidth_punctuation(line: str) -> str:
     """ASCII , : ; ! ? touching Chinese become full-width; 1,400 and Latin text stay."""
-    return _PUNCT_NEAR_HAN.sub(lambda m: _ASCII_TO_FULL[m.group(0)], line)
+    while True:  # a converted mark makes its ASCII neighbour "touch Chinese" too
+        fixed = _PUNCT_NEAR_HAN.sub(lambda m: _ASCII_TO_FULL[m.group(0)], line)
+        if fixed == line:
+            return fixed
+        line = fixed
 
 
 def junk_reason(line: str) -> str | None:
@@ -152,16 +156,16 @@ def _is_mojibake(line: str) -> bool:
         return True
     for codec in ("gb18030", "cp1252", "latin-1"):
         try:
-            raw = line.encode(codec)
+            raw = line.replace("\ufffd", "").encode(codec)
         except UnicodeEncodeError:
             continue
         if raw.isascii():
             return False
-        try:
-            fixed = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-        return fixed != line and sum(1 for c in fixed if is_han(c)) >= 2
+        # a few bytes may have been lost to U+FFFD when the page was mis-decoded
+        fixed = raw.decode("utf-8", errors="replace")
+        broken = fixed.count("\ufffd")
+        han = sum(1 for c in fixed if is_han(c))
+        return fixed != line and han >= 2 and broken * 2 <= han
     return False
 
 
@@ -200,7 +204,7 @@ def clean(text: str) -> Cleaned:
         original = _SPACES.sub(" ", raw).strip()
         if not original:
             continue
-        line = strip_annotations(original, number, report).strip()
+        line = _SPACES.sub(" ", strip_annotations(original, number, report)).strip()
         if not line:
             continue
         reason = junk_reason(line)

@@ -36,14 +36,43 @@ def decode(data: bytes, *, name: str = "input") -> str:
         return data.decode(codec, errors="strict").replace("\r\n", "\n")
     if b"\0" in data[:4096]:
         raise InputError(f"{name} looks like a binary file, not text: pass a .txt, .md or .html article")
-    for codec in ("utf-8", "gb18030", "big5"):
+    try:
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError:
+        pass
+    # GB18030 accepts almost any byte string, Big5 bytes included: keep the
+    # decoding that reads as common Chinese, not as rare and private-use characters.
+    candidates = []
+    for codec in ("gb18030", "big5"):
         try:
             text = data.decode(codec)
         except UnicodeDecodeError:
             continue
-        if codec == "utf-8" or _CJK.search(text) or text.isascii():
-            return text.replace("\r\n", "\n").replace("\r", "\n")
+        if _CJK.search(text):
+            candidates.append((_commonness(text), text))
+    if candidates:
+        return max(candidates, key=lambda c: c[0])[1].replace("\r\n", "\n").replace("\r", "\n")
     raise InputError(f"{name} is not UTF-8, UTF-16, GB18030 or Big5 text: re-save it as UTF-8 and try again")
+
+
+def _is_common(ch: str) -> bool:
+    """A character from the frequent-use tables of GB2312 (level 1) or Big5 (level 1)."""
+    for codec, low, high in (("gb2312", 0xB0A1, 0xD7F9), ("big5", 0xA440, 0xC67E)):
+        try:
+            raw = ch.encode(codec)
+        except UnicodeEncodeError:
+            continue
+        if len(raw) == 2 and low <= int.from_bytes(raw, "big") <= high:
+            return True
+    return False
+
+
+def _commonness(text: str) -> float:
+    han = [c for c in text if _CJK.match(c)]
+    private = sum(1 for c in text if "\ue000" <= c <= "\uf8ff")
+    if not han:
+        return -private
+    return sum(1 for c in han if _is_common(c)) / len(han) - private
 
 
 def _looks_utf16(data: bytes) -> bool:
