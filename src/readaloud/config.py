@@ -35,7 +35,7 @@ mode = "episodes"                     # or "sections": one feed item per section
 engine = "auto"                       # auto | edge | espeak
 voice = "yunyang"                     # a preset (readaloud voices) or an Edge voice id
 # rate = "+0%"
-# lexicon = "lexicon.toml"            # [words] 重庆 = "崇庆"
+# lexicon = "lexicon.toml"            # [words] "重庆" = "崇庆"
 # voices_dir = "my-voices"
 concurrency = 4
 retries = 5

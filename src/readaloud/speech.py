@@ -170,7 +170,7 @@ def load_lexicon(path: Path) -> dict[str, str]:
     if not isinstance(words, dict) or not all(
         isinstance(k, str) and isinstance(v, str) and k for k, v in words.items()
     ):
-        raise ConfigError(f'lexicon {path}: [words] must map words to strings, e.g. 重庆 = "崇庆"')
+        raise ConfigError(f'lexicon {path}: [words] must map words to strings, e.g. "重庆" = "崇庆"')
     return dict(words)
 
 
