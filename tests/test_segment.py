@@ -36,7 +36,8 @@ def test_example_has_lead_and_three_sections(golden) -> None:  # type: ignore[no
 
 
 def test_numbered_bracketed_and_markdown_headings() -> None:
-    text = f"标题\n{BODY}\n一、总体要求\n{BODY}\n（二）主要任务\n{BODY}\n【专家观点】\n{BODY}\n## 下一步\n{BODY}\n"
+    parts = ["标题", BODY, "一、总体要求", BODY, "（二）主要任务", BODY, "【专家观点】", BODY, "## 下一步", BODY]
+    text = "\n".join(parts) + "\n"
     assert headings(text) == [None, "一、总体要求", "（二）主要任务", "专家观点", "下一步"]
 
 
@@ -55,7 +56,8 @@ def test_article_starting_with_a_heading_has_no_lead() -> None:
 
 
 def test_sentences_keep_closing_quotes() -> None:
-    got = [s.text for s in split_sentences("他说：“要做好‘大文章’！”大家鼓掌。真的吗?是的!Version 2.0 is out; ok")]
+    paragraph = "他说：“要做好‘大文章’！”大家鼓掌。真的吗?是的!Version 2.0 is out; ok"
+    got = [s.text for s in split_sentences(paragraph)]
     # "!" before Latin text does not end a sentence; "; " before a space does
     assert got == ["他说：“要做好‘大文章’！”", "大家鼓掌。", "真的吗?", "是的!Version 2.0 is out;", "ok"]
 
@@ -74,3 +76,14 @@ def test_model_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         article.title = "x"  # type: ignore[misc]
     assert asdict(article)["title"] == "标题"
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.one_of(st.sampled_from(list("。！？；…!?;”’）》 aZ09")), st.characters(min_codepoint=0x4E00, max_codepoint=0x4E20))))
+def test_sentences_lose_no_character(paragraph: str) -> None:
+    joined = "".join(s.text for s in split_sentences(paragraph))
+    assert joined.replace(" ", "") == paragraph.replace(" ", "").strip()

@@ -110,7 +110,7 @@ def test_pieces_fit_and_are_never_punctuation_only(text: str, limit: int) -> Non
     pieces = split_to_fit(text, limit, utf8_len)
     assert "".join(pieces) == text
     for piece in pieces:
-        assert utf8_len(piece) <= limit or not speakable(piece) is False
+        assert utf8_len(piece) <= limit or speakable(piece) is not False
     assert all(speakable(p) for p in pieces) or not speakable(text)
 
 

@@ -23,10 +23,9 @@ _NUMBERED = re.compile(
 )
 _QUOTED = re.compile(r"^[“「『\"'‘].*[”」』\"'’]$")
 
-# A sentence runs to its terminator, then keeps closing quotes and brackets.
-_SENTENCE = re.compile(
-    r"[^。！？；…!?;]*?(?:[。！？；]+|…+|[!?;]+(?![A-Za-z0-9]))[”’」』\"')）》】]*|[^。！？；…!?;]+$"
-)
+_TERMINATORS = frozenset("。！？；…")
+_ASCII_TERMINATORS = frozenset("!?;")
+_CLOSERS = frozenset("”’」』\"')）》】")
 
 
 def heading_text(line: str, *, next_line: str | None, prev_is_heading: bool) -> str | None:
@@ -53,13 +52,29 @@ def heading_text(line: str, *, next_line: str | None, prev_is_heading: bool) -> 
 
 
 def split_sentences(paragraph: str) -> tuple[Sentence, ...]:
-    """Sentences at 。！？；… (and !?; not inside Latin), closing quotes kept with them."""
-    found = []
-    for m in _SENTENCE.finditer(paragraph):
-        text = m.group(0).strip()
-        if text:
-            found.append(Sentence(text))
-    return tuple(found)
+    """Sentences at 。！？；… (and !?; not followed by Latin or digits), closing quotes kept.
+
+    A plain scan: every character of the paragraph lands in exactly one sentence.
+    """
+    found: list[str] = []
+    start = i = 0
+    n = len(paragraph)
+    while i < n:
+        ch = paragraph[i]
+        nxt = paragraph[i + 1] if i + 1 < n else ""
+        ends = ch in _TERMINATORS or (ch in _ASCII_TERMINATORS and not (nxt.isascii() and nxt.isalnum()))
+        i += 1
+        if not ends:
+            continue
+        while i < n and (paragraph[i] in _TERMINATORS or paragraph[i] in _ASCII_TERMINATORS):
+            i += 1
+        while i < n and paragraph[i] in _CLOSERS:
+            i += 1
+        found.append(paragraph[start:i])
+        start = i
+    if start < n:
+        found.append(paragraph[start:])
+    return tuple(Sentence(t.strip()) for t in found if t.strip())
 
 
 def segment(cleaned: Cleaned) -> Article:
