@@ -40,6 +40,7 @@ class EdgeServer:
     active: int = 0
     max_active: int = 0
     texts: list[str] = field(default_factory=list)
+    fail_texts: set[str] = field(default_factory=set)  # these sentences always get no audio
     port: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _mp3_cache: dict[int, bytes] = field(default_factory=dict)
@@ -121,6 +122,8 @@ class EdgeServer:
             with self._lock:
                 self.ssml_requests += 1
                 self.texts.append(text)
+            if text in self.fail_texts:
+                fault = "no_audio"
             low, high = self.delay
             if high:
                 await asyncio.sleep(random.uniform(low, high))

@@ -36,7 +36,18 @@ def test_example_has_lead_and_three_sections(golden) -> None:  # type: ignore[no
 
 
 def test_numbered_bracketed_and_markdown_headings() -> None:
-    parts = ["标题", BODY, "一、总体要求", BODY, "（二）主要任务", BODY, "【专家观点】", BODY, "## 下一步", BODY]
+    parts = [
+        "标题",
+        BODY,
+        "一、总体要求",
+        BODY,
+        "（二）主要任务",
+        BODY,
+        "【专家观点】",
+        BODY,
+        "## 下一步",
+        BODY,
+    ]
     text = "\n".join(parts) + "\n"
     assert headings(text) == [None, "一、总体要求", "（二）主要任务", "专家观点", "下一步"]
 
@@ -83,7 +94,14 @@ from hypothesis import strategies as st  # noqa: E402
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(st.one_of(st.sampled_from(list("。！？；…!?;”’）》 aZ09")), st.characters(min_codepoint=0x4E00, max_codepoint=0x4E20))))
+@given(
+    st.text(
+        st.one_of(
+            st.sampled_from(list("。！？；…!?;”’）》 aZ09")),
+            st.characters(min_codepoint=0x4E00, max_codepoint=0x4E20),
+        )
+    )
+)
 def test_sentences_lose_no_character(paragraph: str) -> None:
     joined = "".join(s.text for s in split_sentences(paragraph))
     assert joined.replace(" ", "") == paragraph.replace(" ", "").strip()

@@ -87,7 +87,11 @@ def test_page_hint_reaches_the_spoken_chunks() -> None:
 
 
 def test_announcements_open_and_close_the_episode() -> None:
-    article = segment(clean("标题\n导语一句话。\n小标题在这里\n正文段落内容足够长，用来说明这是正文而不是标题。\n记者 张三\n"))
+    article = segment(
+        clean(
+            "标题\n导语一句话。\n小标题在这里\n正文段落内容足够长，用来说明这是正文而不是标题。\n记者 张三\n"
+        )
+    )
     chunks = plan_chunks(article, max_bytes=1500, reads_numbers=False)
     assert [c.kind for c in chunks] == ["title", "sentence", "heading", "sentence", "credit"]
     assert plan_chunks(article, max_bytes=1500, reads_numbers=False, announce=False)[0].kind == "sentence"

@@ -67,8 +67,10 @@ def ffmpeg() -> str:
 @lru_cache(maxsize=1)
 def _pydub() -> Any:
     with warnings.catch_warnings():
-        # pydub warns at import when ffmpeg is not on PATH; we hand it our own binary.
+        # pydub warns at import when ffmpeg is not on PATH (we hand it our own binary)
+        # and, through audioop, about Python 3.13 (audioop-lts covers that).
         warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
         import pydub
     pydub.AudioSegment.converter = ffmpeg()
     return pydub

@@ -1,0 +1,211 @@
+"""The real edge-tts client against a loopback server speaking Edge's protocol."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from readaloud.engines.edge import EdgeEngine, list_online_voices, probe
+from readaloud.errors import EngineError, EngineUnavailable, TransientEngineError
+from readaloud.model import SpokenChunk, Voice
+from readaloud.pipeline import ConvertOptions, convert
+from readaloud.synthesize import Cache, RetryPolicy, Stats, render_all
+from readaloud.voices import choose_engine, make_engine, resolve_voice
+from tests.conftest import run_cli
+from tests.edge_server import FAULTS, EdgeServer
+
+VOICE = Voice("edge", "zh-CN-YunyangNeural", language="zh-CN", fallback="espeak-cmn")
+FAST = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05)
+ARTICLE = (
+    "测试标题\n"
+    "这是导语部分的第一句话，用来测试在线引擎。这是第二句话，内容也足够长。\n"
+    "第一个小标题\n"
+    "正文第一段有好几句话，每一句都会单独合成。这里是第二句，用来检查顺序。这里是第三句。\n"
+    "第二个小标题\n"
+    "最后一段的内容同样足够长，可以说明问题。结束。\n"
+    "记者 张三\n"
+)
+
+
+def chunks(n: int) -> list[SpokenChunk]:
+    return [
+        SpokenChunk(0, i, f"第{i}句话用来测试顺序和并发。", f"第{i}句话用来测试顺序和并发。")
+        for i in range(n)
+    ]
+
+
+def test_synthesizes_mp3_with_sentence_timings(edge_server: EdgeServer) -> None:
+    speech = EdgeEngine(url=edge_server.url).synthesize("你好，世界。这是一个测试句子。", VOICE)
+    assert (
+        (speech.format == "mp3"
+        and speech.audio[:3] in (b"ID3", b"\xff\xfb", b"\xff\xf3"))
+        or speech.audio[0] == 0xFF
+    )
+    assert 2.5 < speech.duration < 4.0  # 15 characters at the server's 5 per second
+    assert len(speech.boundaries) == 1
+    assert speech.boundaries[0].start == pytest.approx(0.05)
+    assert speech.boundaries[0].end <= speech.duration
+    assert edge_server.texts == ["你好，世界。这是一个测试句子。"]
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_each_fault_once_is_retried(edge_server: EdgeServer, tmp_path: Path, fault: str) -> None:
+    edge_server.faults.append(fault)
+    engine = EdgeEngine(url=edge_server.url, timeout=2)
+    stats = Stats()
+    [future] = render_all(
+        chunks(1), engine=engine, voice=VOICE, cache=Cache(tmp_path), retry=FAST, stats=stats
+    )
+    done = future.result(timeout=60)
+    assert done.duration > 2
+    assert edge_server.connections >= 2  # the request really was made again (edge-tts retries a 403 itself)
+    assert stats.retries >= (0 if fault == "403" else 1)
+
+
+@pytest.mark.parametrize("fault", ["no_audio", "reset", "429", "truncate"])
+def test_persistent_fault_gives_a_clear_error(edge_server: EdgeServer, fault: str) -> None:
+    from readaloud.synthesize import render_chunk
+
+    edge_server.persistent = fault
+    with pytest.raises(TransientEngineError, match="gave up after 3 attempts"):
+        render_chunk(
+            chunks(1)[0],
+            engine=EdgeEngine(url=edge_server.url, timeout=2),
+            voice=VOICE,
+            cache=Cache(Path("/nonexistent-never-written")),
+            retry=RetryPolicy(3, 0.01, 0.02),
+            stats=Stats(),
+        )
+
+
+def test_concurrency_bound_and_order_under_random_delays(edge_server: EdgeServer, tmp_path: Path) -> None:
+    edge_server.delay = (0.0, 0.15)
+    items = chunks(16)
+    futures = render_all(
+        items,
+        engine=EdgeEngine(url=edge_server.url),
+        voice=VOICE,
+        cache=Cache(tmp_path),
+        concurrency=3,
+        retry=FAST,
+    )
+    results = [f.result(timeout=60) for f in futures]
+    assert [r.chunk for r in results] == items
+    assert edge_server.max_active <= 3
+    assert edge_server.max_active >= 2  # it really ran in parallel
+
+
+def test_concurrency_outside_bounds_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(EngineError, match="between 1 and 16"):
+        render_all(
+            chunks(1),
+            engine=EdgeEngine(url="ws://127.0.0.1:9/x?y=1"),
+            voice=VOICE,
+            cache=Cache(tmp_path),
+            concurrency=17,
+        )
+
+
+def _convert(server_url: str, article: Path, out: Path, stats: Stats, retry: RetryPolicy = FAST):  # type: ignore[no-untyped-def]
+    return convert(
+        article,
+        engine=EdgeEngine(url=server_url, timeout=2),
+        voice=VOICE,
+        options=ConvertOptions(output=out, retry=retry),
+        now=datetime(2026, 1, 2, tzinfo=UTC),
+        stats=stats,
+    )
+
+
+def test_cache_makes_reruns_free_and_edits_cheap(edge_server: EdgeServer, tmp_path: Path) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text(ARTICLE, encoding="utf-8")
+    out = tmp_path / "out"
+    first = Stats()
+    record = _convert(edge_server.url, article, out, first)
+    assert first.requests == edge_server.ssml_requests > 5
+    assert record.engine == "edge" and record.voice == "zh-CN-YunyangNeural"
+
+    again = Stats()
+    _convert(edge_server.url, article, out, again)
+    assert again.requests == 0 and again.cache_hits == first.requests
+
+    article.write_text(ARTICLE.replace("这里是第三句。", "这里是改过的第三句。"), encoding="utf-8")
+    edited = Stats()
+    _convert(edge_server.url, article, out, edited)
+    assert edited.requests == 1
+    assert edge_server.texts[-1] == "这里是改过的第三句。"
+
+
+def test_failure_keeps_finished_sections_and_resumes(edge_server: EdgeServer, tmp_path: Path) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text(ARTICLE, encoding="utf-8")
+    out = tmp_path / "out"
+    edge_server.fail_texts = {"最后一段的内容同样足够长，可以说明问题。"}
+    with pytest.raises(EngineError) as info:
+        _convert(edge_server.url, article, out, Stats(), retry=RetryPolicy(2, 0.01, 0.02))
+    message = str(info.value)
+    assert "a.txt: section 3 (第二个小标题)" in message and "2 of 3 sections finished" in message
+    assert sorted(p.name[:3] for p in out.glob("*/[0-9][0-9]-*.mp3")) == ["01-", "02-"]
+
+    edge_server.fail_texts = set()
+    before = edge_server.ssml_requests
+    resumed = Stats()
+    _convert(edge_server.url, article, out, resumed)
+    assert resumed.requests == 1  # only the failed sentence; everything else came from the cache
+    assert edge_server.ssml_requests - before == 1
+    assert sorted(p.name[:3] for p in out.glob("*/[0-9][0-9]-*.mp3")) == ["01-", "02-", "03-"]
+
+
+def test_probe_and_auto_choice(edge_server: EdgeServer) -> None:
+    assert probe(edge_server.url) is None
+    assert "unreachable" in (probe("ws://127.0.0.1:9/closed?x=1") or "")
+    voice = resolve_voice("yunyang")
+    engine, chosen, why = choose_engine(
+        "auto",
+        voice,
+        make=lambda n: make_engine(n, edge_url=edge_server.url),
+        probe=lambda: probe(edge_server.url),
+    )
+    assert engine.name == "edge" and chosen.voice == "zh-CN-YunyangNeural" and why.startswith("engine: edge")
+    engine, chosen, why = choose_engine(
+        "auto", voice, make=make_engine, probe=lambda: probe("ws://127.0.0.1:9/x?y=1")
+    )
+    assert engine.name == "espeak" and chosen.voice == "cmn" and "unreachable" in why
+    with pytest.raises(EngineUnavailable, match="--engine espeak"):
+        choose_engine("edge", voice, make=make_engine, probe=lambda: "down")
+
+
+def test_online_voice_list(edge_server: EdgeServer) -> None:
+    names = [v["ShortName"] for v in list_online_voices(edge_server.url, locale="zh-CN")]
+    assert names == ["zh-CN-YunyangNeural", "zh-CN-XiaoxiaoNeural"]
+
+
+def test_cli_edge_engine_through_env(edge_server: EdgeServer, tmp_path: Path) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text(ARTICLE, encoding="utf-8")
+    done = run_cli(
+        "convert",
+        str(article),
+        "-o",
+        str(tmp_path / "out"),
+        "--engine",
+        "auto",
+        "--quiet",
+        env={"READALOUD_EDGE_URL": edge_server.url},
+    )
+    assert done.returncode == 0, done.stderr
+    assert edge_server.ssml_requests > 5
+    record = (next((tmp_path / "out").glob("*/episode.json"))).read_text(encoding="utf-8")
+    assert '"engine": "edge"' in record
+
+
+def test_cli_edge_unreachable_is_one_clear_line(tmp_path: Path) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text(ARTICLE, encoding="utf-8")
+    done = run_cli("convert", str(article), "-o", str(tmp_path / "out"), "--engine", "edge")
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]  # one line
+    assert "Edge TTS is unreachable" in done.stderr and "Traceback" not in done.stderr
