@@ -39,10 +39,8 @@ def chunks(n: int) -> list[SpokenChunk]:
 def test_synthesizes_mp3_with_sentence_timings(edge_server: EdgeServer) -> None:
     speech = EdgeEngine(url=edge_server.url).synthesize("你好，世界。这是一个测试句子。", VOICE)
     assert (
-        (speech.format == "mp3"
-        and speech.audio[:3] in (b"ID3", b"\xff\xfb", b"\xff\xf3"))
-        or speech.audio[0] == 0xFF
-    )
+        speech.format == "mp3" and speech.audio[:3] in (b"ID3", b"\xff\xfb", b"\xff\xf3")
+    ) or speech.audio[0] == 0xFF
     assert 2.5 < speech.duration < 4.0  # 15 characters at the server's 5 per second
     assert len(speech.boundaries) == 1
     assert speech.boundaries[0].start == pytest.approx(0.05)

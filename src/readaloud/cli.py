@@ -169,6 +169,7 @@ def convert_cmd(
     root = _output(settings, output)
     feed = _feed_settings(settings, base_url=base_url, mode=feed_mode)
     articles = find_articles(inputs)
+    _writable(root)
     vdir = _voices_dir(settings, voices_dir)
     words = _lexicon(settings, lexicon)
     chosen_engine, chosen_voice, why = _pick_engine(
@@ -183,7 +184,7 @@ def convert_cmd(
         for warning in check_image(cover):
             err.print(f"warning: {warning}")
     elif not feed.image and not quiet:
-        err.print("note: no [feed] image configured; the feed uses a plain generated cover.png")
+        err.print("note: no [feed] image configured; the feed uses a plain generated cover.png", markup=False)
     options = ConvertOptions(
         output=root,
         audio=AudioSettings(
@@ -199,7 +200,6 @@ def convert_cmd(
         retry=RetryPolicy(attempts=retries or int(settings.speech.get("retries", 5)), base_delay=retry_delay),
         cover=cover,
     )
-    _writable(root)
     stats = Stats()
     rows: list[tuple[str, str, int, float]] = []
     failed: list[str] = []

@@ -295,12 +295,13 @@ def url_for(base: str, *parts: str) -> str:
     return check_base_url(base) + "/".join(quote(p, safe="") for p in parts)
 
 
-def _el(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+def _el(parent: ET.Element, tag: str, content: str | None = None, /, **attrs: str) -> ET.Element:
+    """A child element; `content` is its text, keyword arguments its attributes."""
     prefix, _, local = tag.rpartition(":")
     name = f"{{{NS[prefix]}}}{local}" if prefix else tag
     node = ET.SubElement(parent, name, attrs)
-    if text is not None:
-        node.text = text
+    if content is not None:
+        node.text = content
     return node
 
 
@@ -332,7 +333,7 @@ def build_feed(records: Sequence[EpisodeRecord], settings: FeedSettings, *, now:
     if settings.image:
         image_url = settings.image if "://" in settings.image else url_for(base, settings.image)
         _el(channel, "itunes:image", href=image_url)
-    category = _el(channel, "itunes:category", text=main)
+    category = _el(channel, "itunes:category", text=main)  # Apple reads the attribute
     if sub:
         _el(category, "itunes:category", text=sub)
     _el(channel, "itunes:explicit", "true" if settings.explicit else "false")

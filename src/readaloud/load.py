@@ -28,6 +28,14 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 def decode(data: bytes, *, name: str = "input") -> str:
     """Decode article bytes, or raise InputError saying why not."""
+    text = _decode(data, name)
+    controls = sum(1 for c in text[:4096] if c < " " and c not in "\n\t\r\f")
+    if controls > max(2, len(text[:4096]) // 50):
+        raise InputError(f"{name} looks like a binary file, not text: pass a .txt, .md or .html article")
+    return text
+
+
+def _decode(data: bytes, name: str) -> str:
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return data.decode(codec).replace("\r\n", "\n").replace("\r", "\n")

@@ -1,0 +1,102 @@
+"""The command line: help, clear one-line errors, and the small commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE, run_cli
+
+
+@pytest.mark.parametrize(
+    "command", ["convert", "clean", "outline", "voices", "check", "feed", "remove", "init", "cache"]
+)
+def test_help_explains_every_command(command: str) -> None:
+    done = run_cli(command, "--help")
+    assert done.returncode == 0 and "Usage" in done.stdout
+
+
+def one_line_error(done) -> str:  # type: ignore[no-untyped-def]
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    line = one_line_error(
+        run_cli("convert", str(tmp_path / "nope.txt"), "-o", str(tmp_path), "--engine", "espeak")
+    )
+    assert "does not exist" in line
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_text("  \n", encoding="utf-8")
+    line = one_line_error(run_cli("clean", str(tmp_path / "empty.txt")))
+    assert "is empty" in line
+
+
+def test_binary_file(tmp_path: Path) -> None:
+    (tmp_path / "x.txt").write_bytes(b"\x00\x01\x02" * 100)
+    assert "binary" in one_line_error(run_cli("clean", str(tmp_path / "x.txt")))
+
+
+def test_folder_without_articles(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    line = one_line_error(
+        run_cli("convert", str(tmp_path / "in"), "-o", str(tmp_path / "o"), "--engine", "espeak")
+    )
+    assert "holds no articles" in line
+
+
+def test_unwritable_output(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    line = one_line_error(run_cli("convert", str(EXAMPLE), "-o", str(blocker / "out"), "--engine", "espeak"))
+    assert "cannot write" in line and "-o" in line
+
+
+def test_unknown_voice() -> None:
+    line = one_line_error(run_cli("convert", str(EXAMPLE), "--voice", "nobody", "--engine", "espeak"))
+    assert "unknown voice 'nobody'" in line
+
+
+def test_clean_report_and_json() -> None:
+    done = run_cli("clean", str(EXAMPLE), "--report")
+    assert done.returncode == 0 and "(hùdòng)" not in done.stdout
+    assert "boilerplate" in done.stderr and "相关推荐" in done.stderr
+    data = json.loads(run_cli("clean", str(EXAMPLE), "--json").stdout)
+    assert data["credit"] == "新华日报·交汇点记者 林元沁"
+    assert {"line", "text", "reason"} == set(data["removals"][0])
+
+
+def test_outline_and_spoken() -> None:
+    data = json.loads(run_cli("outline", str(EXAMPLE), "--json").stdout)
+    assert [s["heading"] for s in data["sections"]][1:] == [
+        "开门领题，坚持问需于民问计于民",
+        "一线解题，变“问题清单”为“幸福清单”",
+        "担当作为，切实转作风提效能",
+    ]
+    spoken = run_cli("outline", str(EXAMPLE), "--spoken").stdout
+    assert "百分之九十七点八四" in spoken and "幺二三四五" in spoken and "97.84%" not in spoken
+
+
+def test_voices_lists_presets() -> None:
+    out = run_cli("voices").stdout
+    for name in ("yunyang", "xiaoxiao", "yunxi", "xiaoyi", "hsiaochen", "hiugaai", "espeak-cmn"):
+        assert name in out
+
+
+def test_init_writes_a_config_that_loads(tmp_path: Path) -> None:
+    assert run_cli("init", cwd=tmp_path).returncode == 0
+    assert "base_url" in (tmp_path / "readaloud.toml").read_text(encoding="utf-8")
+    assert "already exists" in one_line_error(run_cli("init", cwd=tmp_path))
+    done = run_cli("feed", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+
+
+def test_remove_unknown_slug(tmp_path: Path) -> None:
+    assert "no episode" in one_line_error(run_cli("remove", "../etc", "-o", str(tmp_path)))
