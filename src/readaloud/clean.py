@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 
 from .model import Cleaned, ReadingHint, Removal
-from .pinyin import contextual_reading, is_han, is_pinyin_text, match_reading, readings
+from .pinyin import contextual_reading, count_han, has_han, is_pinyin_text, match_reading, readings
 
 _GROUP = re.compile(r"[(（]([^()（）\n]{1,80})[)）]")
 _SPACES = re.compile(r"[ \t\u3000\xa0\u2002\u2003\u200b\ufeff]+")
@@ -134,7 +134,7 @@ def fullwidth_punctuation(line: str) -> str:
 
 def junk_reason(line: str) -> str | None:
     """Why a line is noise no listener wants, or None."""
-    if any(is_han(c) for c in line):
+    if has_han(line):
         return "junk" if _is_mojibake(line) else None
     if _is_mojibake(line):
         return "junk"
@@ -164,7 +164,7 @@ def _is_mojibake(line: str) -> bool:
         # a few bytes may have been lost to U+FFFD when the page was mis-decoded
         fixed = raw.decode("utf-8", errors="replace")
         broken = fixed.count("\ufffd")
-        han = sum(1 for c in fixed if is_han(c))
+        han = count_han(fixed)
         return fixed != line and han >= 2 and broken * 2 <= han
     return False
 

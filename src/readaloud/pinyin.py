@@ -34,6 +34,14 @@ def is_han(ch: str) -> bool:
     return bool(_HAN.fullmatch(ch))
 
 
+def count_han(text: str) -> int:
+    return len(_HAN.findall(text))
+
+
+def has_han(text: str) -> bool:
+    return _HAN.search(text) is not None
+
+
 @dataclass(frozen=True)
 class Syllable:
     marked: str  # as pypinyin writes it: "zhòng", "lǜ", "zi"
@@ -103,6 +111,7 @@ class Annotation:
     plain: str  # tone-insensitive form
 
 
+@lru_cache(maxsize=8192)
 def prepare(text: str) -> Annotation:
     compact = _SEPARATORS.sub("", unicodedata.normalize("NFC", text.strip().lower()))
     compact = compact.replace("u:", "ü")
@@ -128,8 +137,14 @@ def _form(s: Syllable, kind: str) -> str:
 def _segment(chars: str, target: str, kind: str) -> tuple[Syllable, ...] | None:
     """One reading per character, joined, equal to target (an erhua 'r' may trail)."""
 
-    @cache
+    memo: dict[tuple[int, int], tuple[Syllable, ...] | None] = {}
+
     def walk(i: int, pos: int) -> tuple[Syllable, ...] | None:
+        if (i, pos) not in memo:
+            memo[(i, pos)] = _walk(i, pos)
+        return memo[(i, pos)]
+
+    def _walk(i: int, pos: int) -> tuple[Syllable, ...] | None:
         if i == len(chars):
             rest = target[pos:]
             return () if rest in ("", "r") else None
@@ -153,6 +168,11 @@ class Match:
 
 def match_reading(before: str, annotation: str) -> Match | None:
     """Is `annotation` the reading of the last 1..8 Han characters of `before`?"""
+    return _match(before[-MAX_SPAN:], annotation)
+
+
+@lru_cache(maxsize=16384)  # pages repeat their annotations (群众(qúnzhòng) …)
+def _match(before: str, annotation: str) -> Match | None:
     if not looks_like_latin_reading(annotation):
         return None
     ann = prepare(annotation)
@@ -175,6 +195,7 @@ def match_reading(before: str, annotation: str) -> Match | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def is_pinyin_text(annotation: str) -> bool:
     """True when the text is certainly pinyin: tone marks or digits, and real syllables only."""
     if not looks_like_latin_reading(annotation):
