@@ -17,5 +17,6 @@ def timed(label: str) -> Iterator[dict[str, float]]:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
-        f"{label}: wall {figures['wall']:.2f} s, peak RSS {own:.0f} MB (largest ffmpeg child {children:.0f} MB)"
+        f"{label}: wall {figures['wall']:.2f} s, peak RSS {own:.0f} MB"
+        f" (largest ffmpeg child {children:.0f} MB)"
     )
