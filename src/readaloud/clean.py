@@ -22,7 +22,15 @@ import re
 from dataclasses import dataclass, field
 
 from .model import Cleaned, ReadingHint, Removal
-from .pinyin import contextual_reading, count_han, has_han, is_pinyin_text, match_reading, readings
+from .pinyin import (
+    contextual_reading,
+    count_han,
+    has_han,
+    is_pinyin_text,
+    match_reading,
+    readings,
+    syllable,
+)
 
 _GROUP = re.compile(r"[(（]([^()（）\n]{1,80})[)）]")
 _SPACES = re.compile(r"[ \t\u3000\xa0\u2002\u2003\u200b\ufeff]+")
@@ -117,8 +125,6 @@ def _note_hint(word: str, given: tuple[str, ...], report: _Report) -> None:
 
 
 def _plain_tone(marked: str) -> tuple[str, str]:
-    from .pinyin import syllable
-
     s = syllable(marked)
     return s.plain, s.numbered[len(s.numbered.rstrip("1234")) :]
 

@@ -26,8 +26,10 @@ from rich.table import Table
 
 from . import __version__
 from .audio import AudioSettings
+from .check import check_output
+from .clean import clean
 from .config import CONFIG_NAME, TEMPLATE, Settings, check_feed, check_image, load_settings
-from .errors import ConfigError, ReadaloudError
+from .errors import ConfigError, OutputError, ReadaloudError
 from .feed import FeedSettings, load_records, write_feed
 from .load import find_articles, load_article
 from .pipeline import CACHE_DIR, ConvertOptions, convert, prepare, remove_episode
@@ -64,10 +66,6 @@ VoicesDir = Annotated[
     Path | None, typer.Option("--voices-dir", help="A folder of your own voice presets (TOML).")
 ]
 LexiconOpt = Annotated[Path | None, typer.Option("--lexicon", help="TOML lexicon: [words] written = spoken.")]
-
-
-def _settings(config: Path | None) -> Settings:
-    return load_settings(config)
 
 
 def _output(settings: Settings, output: Path | None) -> Path:
@@ -165,7 +163,7 @@ def convert_cmd(
 ) -> None:
     """Convert articles into episode folders (MP3s, chapters, transcripts) and update feed.xml."""
     started = time.monotonic()
-    settings = _settings(config)
+    settings = load_settings(config)
     root = _output(settings, output)
     feed = _feed_settings(settings, base_url=base_url, mode=feed_mode)
     articles = find_articles(inputs)
@@ -249,8 +247,6 @@ def convert_cmd(
 
 
 def _writable(root: Path) -> None:
-    from .errors import OutputError
-
     try:
         root.mkdir(parents=True, exist_ok=True)
         probe = root / ".write-test"
@@ -295,8 +291,6 @@ def clean_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Clean text and removals as JSON.")] = False,
 ) -> None:
     """Print the cleaned article text (pinyin, chrome, junk and repeated titles removed)."""
-    from .clean import clean
-
     result = clean(load_article(input))
     if as_json:
         body = {
@@ -331,7 +325,7 @@ def outline_cmd(
     ] = True,
 ) -> None:
     """Show title, credit and sections with sizes and listening time; --spoken shows what is said."""
-    settings = _settings(config)
+    settings = load_settings(config)
     article = prepare(input)
     if spoken:
         eng = make_engine(engine if engine in ("edge", "espeak") else "espeak")
@@ -389,10 +383,14 @@ def voices_cmd(
         out.print(f"{name:<12} {preset.engine:<7} {preset.voice:<24} {preset.description}", markup=False)
 
 
+def _cache_root(config: Path | None, output: Path | None) -> Path:
+    return _output(load_settings(config), output) / CACHE_DIR
+
+
 @cache_app.command("info")
 def cache_info(output: Output = None, config: ConfigOpt = None) -> None:
     """Show how many chunks are cached and how much space they use."""
-    root = _output(_settings(config), output) / CACHE_DIR
+    root = _cache_root(config, output)
     entries = list(Cache(root).entries())
     size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.exists() else 0
     out.print(f"{root}: {len(entries)} chunks, {size / 1e6:.1f} MB")
@@ -401,7 +399,7 @@ def cache_info(output: Output = None, config: ConfigOpt = None) -> None:
 @cache_app.command("clear")
 def cache_clear(output: Output = None, config: ConfigOpt = None) -> None:
     """Delete the synthesis cache (the next run synthesizes everything again)."""
-    root = _output(_settings(config), output) / CACHE_DIR
+    root = _cache_root(config, output)
     if root.exists():
         shutil.rmtree(root)
     out.print(f"cleared {root}")
@@ -413,9 +411,7 @@ def check_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Verify files, durations, chapters, transcripts, loudness and the feed; exit 1 on any problem."""
-    from .check import check_output
-
-    problems = check_output(output_dir, feed=_settings(config).feed)
+    problems = check_output(output_dir, feed=load_settings(config).feed)
     for p in problems:
         err.print(f"problem: {p}", markup=False)
     if problems:
@@ -432,7 +428,7 @@ def feed_cmd(
     list_only: Annotated[bool, typer.Option("--list", help="List the episodes instead.")] = False,
 ) -> None:
     """Rebuild feed.xml from the episode folders in the output root."""
-    settings = _settings(config)
+    settings = load_settings(config)
     root = _output(settings, output)
     if list_only:
         for r in load_records(root):
@@ -451,7 +447,7 @@ def remove_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Delete one episode's folder and rebuild the feed without it."""
-    settings = _settings(config)
+    settings = load_settings(config)
     root = _output(settings, output)
     folder = remove_episode(root, slug)
     write_feed(root, _feed_settings(settings), now=datetime.now(UTC))

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 import uuid
 import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
@@ -353,7 +355,20 @@ def build_feed(records: Sequence[EpisodeRecord], settings: FeedSettings, *, now:
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body + b"\n"
 
 
-def _common_item(item: ET.Element, record: EpisodeRecord, title: str, guid: str, description: str) -> None:
+def _item(
+    channel: ET.Element,
+    record: EpisodeRecord,
+    base: str,
+    *,
+    title: str,
+    guid: str,
+    description: str,
+    file: str,
+    size: int,
+    duration: float,
+) -> ET.Element:
+    """One <item> with what every episode needs: text, guid, date, enclosure, duration."""
+    item = _el(channel, "item")
     _el(item, "title", title)
     _el(item, "description", description)
     _el(item, "content:encoded", "".join(f"<p>{_escape(p)}</p>" for p in description.split("\n") if p))
@@ -361,6 +376,10 @@ def _common_item(item: ET.Element, record: EpisodeRecord, title: str, guid: str,
     _el(item, "pubDate", format_datetime(datetime.fromisoformat(record.published)))
     _el(item, "itunes:author", record.credit or record.source or "readaloud")
     _el(item, "itunes:explicit", "false")
+    _el(item, "enclosure", url=url_for(base, record.slug, file), length=str(size), type="audio/mpeg")
+    _el(item, "itunes:duration", str(round(duration)))
+    _el(item, "itunes:episodeType", "full")
+    return item
 
 
 def _escape(text: str) -> str:
@@ -368,54 +387,46 @@ def _escape(text: str) -> str:
 
 
 def _episode_item(channel: ET.Element, record: EpisodeRecord, base: str) -> None:
-    item = _el(channel, "item")
-    _common_item(item, record, record.title, record.guid, _episode_description(record))
-    _el(
-        item,
-        "enclosure",
-        url=url_for(base, record.slug, record.audio),
-        length=str(record.size),
-        type="audio/mpeg",
+    item = _item(
+        channel,
+        record,
+        base,
+        title=record.title,
+        guid=record.guid,
+        description=_episode_description(record),
+        file=record.audio,
+        size=record.size,
+        duration=record.duration,
     )
-    _el(item, "itunes:duration", str(round(record.duration)))
-    _el(item, "itunes:episodeType", "full")
     _el(
         item,
         "podcast:chapters",
         url=url_for(base, record.slug, record.chapters),
         type="application/json+chapters",
     )
-    _el(
-        item,
-        "podcast:transcript",
-        url=url_for(base, record.slug, record.transcript_vtt),
-        type="text/vtt",
-        language=record.language.lower(),
-        rel="captions",
-    )
-    _el(
-        item,
-        "podcast:transcript",
-        url=url_for(base, record.slug, record.transcript_srt),
-        type="application/x-subrip",
-        language=record.language.lower(),
-        rel="captions",
-    )
+    for file, kind in ((record.transcript_vtt, "text/vtt"), (record.transcript_srt, "application/x-subrip")):
+        _el(
+            item,
+            "podcast:transcript",
+            url=url_for(base, record.slug, file),
+            type=kind,
+            language=record.language.lower(),
+            rel="captions",
+        )
 
 
 def _section_item(channel: ET.Element, record: EpisodeRecord, section: SectionRecord, base: str) -> None:
-    item = _el(channel, "item")
-    title = record.title if section.index == 0 else f"{record.title}：{section.title}"
-    _common_item(item, record, title, f"{record.guid}#s{section.index}", record.description)
-    _el(
-        item,
-        "enclosure",
-        url=url_for(base, record.slug, section.file),
-        length=str(section.size),
-        type="audio/mpeg",
+    item = _item(
+        channel,
+        record,
+        base,
+        title=record.title if section.index == 0 else f"{record.title}：{section.title}",
+        guid=f"{record.guid}#s{section.index}",
+        description=record.description,
+        file=section.file,
+        size=section.size,
+        duration=section.duration,
     )
-    _el(item, "itunes:duration", str(round(section.duration)))
-    _el(item, "itunes:episodeType", "full")
     _el(item, "itunes:episode", str(section.index + 1))
 
 
@@ -424,8 +435,6 @@ DEFAULT_COVER = "cover.png"
 
 def plain_cover(size: int = 1400, rgb: tuple[int, int, int] = (0x1F, 0x4E, 0x79)) -> bytes:
     """A solid square PNG: Apple requires some artwork, and this one needs no download."""
-    import struct
-    import zlib
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))

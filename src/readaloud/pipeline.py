@@ -6,7 +6,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -158,8 +158,17 @@ def _assemble(
     names = [f"{i + 1:02d}-{s}.mp3" for i, s in enumerate(unique_slugs(titles))]
     previous = _previous_record(folder)
     published = previous.published if previous else now.isoformat()
-    date = published[:10]
-    artist = article.credit or article.source or options.feed.author
+    tags = audio.Tags(
+        title=article.title,
+        artist=article.credit or article.source or options.feed.author,
+        album=options.feed.title,
+        date=published[:10],
+        language="chi",
+        comment=article.source or path.name,
+        engine=engine.name,
+        voice=voice.voice,
+        cover=options.cover,
+    )
     pcm_files: list[Path] = []
     section_cues: list[list[Cue]] = []
     durations: list[float] = []
@@ -184,17 +193,10 @@ def _assemble(
             [pcm],
             folder / names[n],
             settings,
-            audio.Tags(
+            replace(
+                tags,
                 title=f"{article.title} — {titles[n]}" if n else article.title,
-                artist=artist,
-                album=options.feed.title,
-                date=date,
-                language="chi",
-                comment=article.source or path.name,
-                engine=engine.name,
-                voice=voice.voice,
                 track=f"{n + 1}/{total}",
-                cover=options.cover,
             ),
         )
         pcm_files.append(pcm)
@@ -230,17 +232,7 @@ def _assemble(
         order,
         folder / episode_name,
         settings,
-        audio.Tags(
-            title=article.title,
-            artist=artist,
-            album=options.feed.title,
-            date=date,
-            language="chi",
-            comment=article.source or path.name,
-            engine=engine.name,
-            voice=voice.voice,
-            cover=options.cover,
-        ),
+        tags,
         chapters,
     )
     cues = [

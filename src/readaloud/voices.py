@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from .engines.base import Engine, hertz, percent
-from .errors import ConfigError
+from .errors import ConfigError, EngineUnavailable
 from .model import Voice
 
 DEFAULT_PRESET = "yunyang"
@@ -123,8 +123,6 @@ def choose_engine(
     if why is None:
         return make("edge"), voice, f"engine: edge, voice {voice.voice}"
     if requested == "edge":
-        from .errors import EngineUnavailable
-
         raise EngineUnavailable(f"Edge TTS is unreachable: {why}; use --engine espeak to work offline")
     fallback = presets(user_dir).get(voice.fallback or OFFLINE_PRESET) or presets(user_dir)[OFFLINE_PRESET]
     return make("espeak"), fallback, f"engine: espeak (offline) because {why}; voice {fallback.voice}"

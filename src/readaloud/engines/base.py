@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from ..errors import ConfigError
 from ..model import Speech, Voice
 
 
@@ -28,8 +29,6 @@ class Engine(Protocol):
 
 def percent(value: str, *, what: str) -> float:
     """'+10%' -> 0.10; the form edge-tts takes for rate and volume."""
-    from ..errors import ConfigError
-
     text = value.strip()
     if not text.endswith("%"):
         raise ConfigError(f"{what} {value!r} must look like +10% or -5%")
@@ -40,8 +39,6 @@ def percent(value: str, *, what: str) -> float:
 
 
 def hertz(value: str) -> float:
-    from ..errors import ConfigError
-
     text = value.strip()
     if not text.endswith("Hz"):
         raise ConfigError(f"pitch {value!r} must look like +5Hz or -10Hz")
