@@ -126,3 +126,21 @@ def test_planned_chunks_respect_engine_limit(paragraphs: list[str], limit: int) 
     for chunk in plan_chunks(article, max_bytes=limit, reads_numbers=False):
         assert utf8_len(chunk.spoken) <= limit
         assert speakable(chunk.spoken)
+
+
+@pytest.mark.parametrize(
+    ("number", "reading"),
+    [
+        (12, "十二"),
+        (101, "一百零一"),
+        (110, "一百一十"),
+        (10010, "一万零一十"),
+        (10000100, "一千万零一百"),
+        (100000001, "一亿零一"),
+        (123456, "十二万三千四百五十六"),
+    ],
+)
+def test_cardinal_readings(number: int, reading: str) -> None:
+    from readaloud.speech import cardinal
+
+    assert cardinal(number) == reading

@@ -134,22 +134,26 @@ def _pcm_input(paths: Iterable[Path], sample_rate: int) -> list[str]:
     return ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", f"concat:{joined}"]
 
 
-def _ebur128(inputs: list[str], what: str) -> Loudness:
-    """Integrated loudness and true peak of whatever `inputs` feed ffmpeg."""
-    args = list(inputs)
-    chain = "ebur128=peak=true"
-    if "-af" in args:  # measure the output of a filter chain
-        at = args.index("-af")
-        chain = f"{args[at + 1]},{chain}"
-        del args[at : at + 2]
-    result = run_ffmpeg([*args, "-nostats", "-af", chain, "-f", "null", "-"], what=what)
+def _ebur128(inputs: list[str], what: str, *, chain: str | None = None) -> tuple[float, Loudness]:
+    """Decode once, through an optional filter chain: (played seconds, loudness) by ebur128."""
+    filters = "ebur128=peak=true" if chain is None else f"{chain},ebur128=peak=true"
+    result = run_ffmpeg([*inputs, "-af", filters, "-f", "null", "-"], what=what)
     text = result.stderr.decode("utf-8", "replace")
     summary = text[text.rfind("Summary:") :]
     i = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
     tp = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
     if not i or not tp:
         raise AudioError(f"could not measure loudness while {what}")
-    return Loudness(float(i.group(1)), float(tp.group(1)))
+    return _played(text, what), Loudness(float(i.group(1)), float(tp.group(1)))
+
+
+def _played(ffmpeg_log: str, what: str) -> float:
+    """The last progress time ffmpeg printed: how much audio it decoded."""
+    times = re.findall(r"time=(\d+):(\d+):(\d+\.\d+)", ffmpeg_log)
+    if not times:
+        raise AudioError(f"nothing was decoded while {what}")
+    h, m, sec = times[-1]
+    return int(h) * 3600 + int(m) * 60 + float(sec)
 
 
 def gain_chain(gain: float, peak_after_gain: float) -> str:
@@ -167,13 +171,13 @@ def gain_chain(gain: float, peak_after_gain: float) -> str:
 
 def normalizing_chain(inputs: list[str], settings: AudioSettings, what: str) -> str:
     """Measure, then refine: limiting lowers loudness, so the chain's own output is re-measured."""
-    measured = _ebur128(inputs, what)
+    _, measured = _ebur128(inputs, what)
     if measured.integrated == float("-inf"):
         return "anull"  # silence: nothing to normalize
     gain = settings.loudness - measured.integrated
     chain = gain_chain(gain, measured.true_peak + gain)
     for _ in range(2):
-        result = _ebur128([*inputs, "-af", chain], what)
+        _, result = _ebur128(inputs, what, chain=chain)
         miss = settings.loudness - result.integrated
         if abs(miss) <= 0.3:
             break
@@ -322,11 +326,7 @@ def probe(path: Path) -> Probe:
 def decoded_duration(path: Path) -> float:
     """Duration by decoding every frame: what a player really plays."""
     result = run_ffmpeg(["-i", str(path), "-f", "null", "-"], what=f"decoding {path.name}")
-    times = re.findall(r"time=(\d+):(\d+):(\d+\.\d+)", result.stderr.decode("utf-8", "replace"))
-    if not times:
-        raise AudioError(f"{path.name} decoded to nothing")
-    h, m, s = times[-1]
-    return int(h) * 3600 + int(m) * 60 + float(s)
+    return _played(result.stderr.decode("utf-8", "replace"), f"decoding {path.name}")
 
 
 @dataclass(frozen=True)
@@ -335,6 +335,11 @@ class Loudness:
     true_peak: float  # dBTP
 
 
-def loudness(path: Path) -> Loudness:
-    """Integrated loudness and true peak of a file by ffmpeg's ebur128 filter (ITU-R BS.1770)."""
+def measure(path: Path) -> tuple[float, Loudness]:
+    """Played duration and loudness of a file in one decode (ebur128, ITU-R BS.1770)."""
     return _ebur128(["-i", str(path)], f"measuring {path.name}")
+
+
+def loudness(path: Path) -> Loudness:
+    """Integrated loudness and true peak of a file by ffmpeg's ebur128 filter."""
+    return measure(path)[1]

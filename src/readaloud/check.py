@@ -54,8 +54,7 @@ def check_episode(folder: Path) -> list[str]:
 
     def measure(file: str, duration: float) -> None:
         try:
-            played = audio.decoded_duration(folder / file)
-            level = audio.loudness(folder / file)
+            played, level = audio.measure(folder / file)
         except ReadaloudError as exc:
             problems.append(f"{name}/{file}: {exc}")
             return

@@ -175,9 +175,8 @@ def convert_cmd(
     )
     if not quiet:
         err.print(why)
-    cover = settings.path(feed.image) if feed.image and "://" not in feed.image else None
-    if cover is not None and not cover.is_absolute():
-        cover = (root / feed.image) if feed.image and (root / feed.image).exists() else cover
+    # [feed] image names a file inside the output folder (the feed serves it from there) or a URL
+    cover = root / feed.image if feed.image and "://" not in feed.image else None
     if cover is not None:
         for warning in check_image(cover):
             err.print(f"warning: {warning}")

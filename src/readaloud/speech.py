@@ -94,10 +94,7 @@ def cardinal(n: int) -> str:
         return out
 
     parts: list[str] = []
-    for size, name in ((10**8, "亿"), (10**4, "万"), (1, "")):
-        group = n // size % 10**4 if size > 1 else n % 10**4
-        if size == 10**8:
-            group = n // size
+    for group, name in ((n // 10**8, "亿"), (n // 10**4 % 10**4, "万"), (n % 10**4, "")):
         if group:
             text = below_10k(group) if group < 10**4 else cardinal(group)
             if parts and group < 1000:
