@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .model import Cleaned, ReadingHint, Removal
 from .pinyin import (
@@ -109,19 +110,28 @@ _SANDHI_CHARS = frozenset("一不")
 
 
 def _note_hint(word: str, given: tuple[str, ...], report: _Report) -> None:
-    """Keep the page's reading when it differs from pypinyin's on a polyphonic character."""
-    if len(given) != len(word) or word in report.hints:
-        return
+    if word not in report.hints and disambiguates(word, given):
+        report.hints[word] = ReadingHint(word, given)
+
+
+@lru_cache(maxsize=16384)  # pages annotate the same words again and again
+def disambiguates(word: str, given: tuple[str, ...]) -> bool:
+    """Does the page's reading differ from pypinyin's on a polyphonic character?
+
+    Tone sandhi of 一/不 and neutral-tone spellings are not disagreements.
+    """
+    if len(given) != len(word):
+        return False
     usual = contextual_reading(word)
     if len(usual) != len(word):
-        return
+        return False
     for ch, mine, theirs in zip(word, given, usual, strict=True):
         if ch in _SANDHI_CHARS or len(readings(ch)) < 2 or mine == theirs:
             continue
         a, b = _plain_tone(mine), _plain_tone(theirs)
         if a[0] != b[0] or (a[1] and b[1] and a[1] != b[1]):
-            report.hints[word] = ReadingHint(word, given)
-            return
+            return True
+    return False
 
 
 def _plain_tone(marked: str) -> tuple[str, str]:
