@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import ctypes
 import io
+import multiprocessing
+import os
 import threading
 import wave
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from ..errors import EngineError, EngineUnavailable
@@ -80,35 +84,68 @@ def _collect(wav: Any, count: int, events: Any) -> int:
 
 
 class EspeakEngine:
-    """Offline Mandarin (voice `cmn`), 16-bit mono PCM at the library's rate (22,050 Hz)."""
+    """Offline Mandarin (voice `cmn`), 16-bit mono PCM at the library's rate (22,050 Hz).
+
+    With more than one worker, chunks are spoken in a pool of processes, each
+    with its own copy of libespeak-ng: the cores get used and no copy of the
+    library is ever entered by two threads. Workers are spawned (not forked:
+    the synthesis stage runs threads) on the first request.
+    """
 
     name = "espeak"
     max_chunk_bytes = 1500
     reads_numbers = False
-    max_concurrency = 1
+
+    def __init__(self, *, workers: int | None = None) -> None:
+        self.workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+        self.max_concurrency = self.workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     def synthesize(self, text: str, voice: Voice) -> Speech:
-        with _LOCK:
-            lib, rate = _library()
-            if lib.espeak_SetVoiceByName(voice.voice.encode()) != 0:
-                raise EngineError(
-                    f"espeak-ng has no voice {voice.voice!r}: use 'cmn' (run `readaloud voices`)"
+        if self.workers == 1:
+            return speak(text, voice)
+        try:
+            return self._executor().submit(speak, text, voice).result()
+        except BrokenProcessPool as exc:
+            raise EngineUnavailable(
+                "an espeak-ng worker process died: run again, or use --concurrency 1"
+            ) from exc
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_library
                 )
-            lib.espeak_SetParameter(_RATE, round(_DEFAULT_WPM * (1 + percent(voice.rate, what="rate"))), 0)
-            lib.espeak_SetParameter(
-                _VOLUME, max(0, round(100 * (1 + percent(voice.volume, what="volume")))), 0
-            )
-            lib.espeak_SetParameter(_PITCH, min(100, max(0, round(50 + hertz(voice.pitch) / 2))), 0)
-            _STATE["pcm"], _STATE["events"] = [], []
-            data = text.encode("utf-8")
-            status = lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _END_PAUSE | _UTF8, None, None)
-            lib.espeak_Synchronize()
-            if status != 0:
-                raise EngineError(f"espeak-ng failed on a chunk (status {status}): {text[:30]}…")
-            pcm = b"".join(_STATE["pcm"])
-            events = list(_STATE["events"])
-        duration = len(pcm) / 2 / rate
-        return Speech(_wav(pcm, rate), "wav", duration, (_boundary(events, duration, text),))
+            return self._pool
+
+    def close(self) -> None:
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
+
+
+def speak(text: str, voice: Voice) -> Speech:
+    """Synthesize in this process; one call at a time, because the library has global state."""
+    with _LOCK:
+        lib, rate = _library()
+        if lib.espeak_SetVoiceByName(voice.voice.encode()) != 0:
+            raise EngineError(f"espeak-ng has no voice {voice.voice!r}: use 'cmn' (run `readaloud voices`)")
+        lib.espeak_SetParameter(_RATE, round(_DEFAULT_WPM * (1 + percent(voice.rate, what="rate"))), 0)
+        lib.espeak_SetParameter(_VOLUME, max(0, round(100 * (1 + percent(voice.volume, what="volume")))), 0)
+        lib.espeak_SetParameter(_PITCH, min(100, max(0, round(50 + hertz(voice.pitch) / 2))), 0)
+        _STATE["pcm"], _STATE["events"] = [], []
+        data = text.encode("utf-8")
+        status = lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _END_PAUSE | _UTF8, None, None)
+        lib.espeak_Synchronize()
+        if status != 0:
+            raise EngineError(f"espeak-ng failed on a chunk (status {status}): {text[:30]}…")
+        pcm = b"".join(_STATE["pcm"])
+        events = list(_STATE["events"])
+    duration = len(pcm) / 2 / rate
+    return Speech(_wav(pcm, rate), "wav", duration, (_boundary(events, duration, text),))
 
 
 def _boundary(events: list[tuple[int, int]], duration: float, text: str) -> Boundary:
