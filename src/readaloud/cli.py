@@ -209,32 +209,37 @@ def convert_cmd(
         disable=quiet,
         transient=False,
     ) as bars:
-        overall = bars.add_task("articles", total=len(articles))
-        for path in articles:
-            task = bars.add_task(f"  {path.name}", total=None)
+        try:
+            overall = bars.add_task("articles", total=len(articles))
+            for path in articles:
+                task = bars.add_task(f"  {path.name}", total=None)
 
-            def planned(n: int, task: TaskID = task) -> None:
-                bars.update(task, total=n)
+                def planned(n: int, task: TaskID = task) -> None:
+                    bars.update(task, total=n)
 
-            def chunk_done(_done: ChunkAudio, task: TaskID = task) -> None:
-                bars.advance(task)
+                def chunk_done(_done: ChunkAudio, task: TaskID = task) -> None:
+                    bars.advance(task)
 
-            try:
-                record = convert(
-                    path,
-                    engine=chosen_engine,
-                    voice=chosen_voice,
-                    options=options,
-                    now=datetime.now(UTC),
-                    stats=stats,
-                    on_plan=planned,
-                    on_chunk=chunk_done,
-                )
-                rows.append((record.slug, "ok", len(record.sections), record.duration))
-            except ReadaloudError as exc:
-                failed.append(f"{path}: {exc}")
-                rows.append((path.name, "failed", 0, 0.0))
-            bars.advance(overall)
+                try:
+                    record = convert(
+                        path,
+                        engine=chosen_engine,
+                        voice=chosen_voice,
+                        options=options,
+                        now=datetime.now(UTC),
+                        stats=stats,
+                        on_plan=planned,
+                        on_chunk=chunk_done,
+                    )
+                    rows.append((record.slug, "ok", len(record.sections), record.duration))
+                except ReadaloudError as exc:
+                    failed.append(f"{path}: {exc}")
+                    rows.append((path.name, "failed", 0, 0.0))
+                bars.advance(overall)
+        except KeyboardInterrupt:
+            # typer would swallow the interrupt silently; say what survives and how to go on
+            err.print("interrupted: finished chunks are cached; run the same command again to resume")
+            raise typer.Exit(130) from None
     if not no_feed and any(r[1] == "ok" for r in rows):
         write_feed(root, feed, now=datetime.now(UTC))
     if not quiet:
@@ -478,6 +483,3 @@ def main() -> None:
     except ReadaloudError as exc:
         err.print(f"error: {exc}", markup=False)
         sys.exit(2 if isinstance(exc, ConfigError) else 1)
-    except KeyboardInterrupt:
-        err.print("interrupted: finished chunks are cached; run the same command again to resume")
-        sys.exit(130)

@@ -340,9 +340,11 @@ def _previous_record(folder: Path) -> EpisodeRecord | None:
 
 
 def _remove_stale(folder: Path, *, keep: set[str]) -> None:
-    """Files of an earlier conversion whose sections no longer exist."""
+    """Files of an earlier conversion whose sections no longer exist, and temp files of a killed run."""
     for item in folder.iterdir():
-        if item.is_file() and item.suffix in PRODUCED_SUFFIXES and item.name not in keep:
+        produced = item.suffix in PRODUCED_SUFFIXES and item.name not in keep
+        orphan = item.name.startswith(".") and item.suffix == ".part"
+        if item.is_file() and (produced or orphan):
             item.unlink()
 
 
