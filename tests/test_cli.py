@@ -100,3 +100,23 @@ def test_init_writes_a_config_that_loads(tmp_path: Path) -> None:
 
 def test_remove_unknown_slug(tmp_path: Path) -> None:
     assert "no episode" in one_line_error(run_cli("remove", "../etc", "-o", str(tmp_path)))
+
+
+def test_many_articles_one_failing_then_remove(tmp_path: Path) -> None:
+    import feedparser
+
+    good = tmp_path / "in" / "good.txt"
+    good.parent.mkdir()
+    good.write_text("好消息标题\n这是一篇很短的文章，只有一句话。\n", encoding="utf-8")
+    (tmp_path / "in" / "bad.txt").write_bytes(b"")
+    out = tmp_path / "out"
+    done = run_cli("convert", str(tmp_path / "in"), "-o", str(out), "--engine", "espeak")
+    assert done.returncode == 1
+    assert "bad.txt" in done.stderr and "is empty" in done.stderr and "1/2 converted" in done.stderr
+    feed = feedparser.parse((out / "feed.xml").read_bytes())
+    assert [e.title for e in feed.entries] == ["好消息标题"]
+
+    slug = next(out.glob("*/episode.json")).parent.name
+    assert run_cli("remove", slug, "-o", str(out)).returncode == 0
+    assert not (out / slug).exists()
+    assert feedparser.parse((out / "feed.xml").read_bytes()).entries == []
