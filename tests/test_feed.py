@@ -45,6 +45,7 @@ def test_feed_elements(example_output: Path) -> None:
     assert int(item.itunes_duration) == round(record.duration)
     assert item.id == record.guid
     assert "开门领题" in item.summary
+    assert "合成语音朗读：cmn（espeak）" in item.summary  # engine and voice reach the feed
     for tag in ("podcast:chapters", "podcast:transcript"):
         assert f'<{tag} url="{BASE}{record.slug}/' in xml
     for name in (record.chapters, record.transcript_vtt, record.transcript_srt):

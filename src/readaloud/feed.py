@@ -310,7 +310,12 @@ def _el(parent: ET.Element, tag: str, content: str | None = None, /, **attrs: st
 def _episode_description(record: EpisodeRecord) -> str:
     titles = [s.title for s in record.sections[1:]] if len(record.sections) > 1 else []
     listing = "\n".join(f"{i}. {t}" for i, t in enumerate(titles, start=1))
-    return record.description + ("\n\n本期章节：\n" + listing if listing else "")
+    return record.description + ("\n\n本期章节：\n" + listing if listing else "") + _voice_line(record)
+
+
+def _voice_line(record: EpisodeRecord) -> str:
+    """Listeners are told the voice is synthetic, and which engine and voice read it."""
+    return f"\n\n合成语音朗读：{record.voice}（{record.engine}）"
 
 
 def build_feed(records: Sequence[EpisodeRecord], settings: FeedSettings, *, now: datetime) -> bytes:
@@ -422,7 +427,7 @@ def _section_item(channel: ET.Element, record: EpisodeRecord, section: SectionRe
         base,
         title=record.title if section.index == 0 else f"{record.title}：{section.title}",
         guid=f"{record.guid}#s{section.index}",
-        description=record.description,
+        description=record.description + _voice_line(record),
         file=section.file,
         size=section.size,
         duration=section.duration,
