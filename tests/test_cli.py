@@ -120,3 +120,38 @@ def test_many_articles_one_failing_then_remove(tmp_path: Path) -> None:
     assert run_cli("remove", slug, "-o", str(out)).returncode == 0
     assert not (out / slug).exists()
     assert feedparser.parse((out / "feed.xml").read_bytes()).entries == []
+
+
+def test_cache_info_and_clear(example_output: Path, tmp_path: Path) -> None:
+    import re
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(example_output, copy)
+    info = run_cli("cache", "info", "-o", str(copy)).stdout
+    count = int(re.search(r"(\d+) chunks", info).group(1))
+    assert count == len(list((copy / ".cache").glob("*/*.json"))) > 40
+    assert run_cli("cache", "clear", "-o", str(copy)).returncode == 0
+    assert not (copy / ".cache").exists()
+    assert "0 chunks" in run_cli("cache", "info", "-o", str(copy)).stdout
+
+
+def test_configured_cover_is_embedded_and_checked(tmp_path: Path) -> None:
+    from mutagen.id3 import ID3
+
+    from readaloud.feed import plain_cover
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "art.png").write_bytes(plain_cover(size=1000))  # too small for Apple
+    config = tmp_path / "readaloud.toml"
+    config.write_text('[feed]\nimage = "art.png"\n[output]\ndir = "out"\n', encoding="utf-8")
+    article = tmp_path / "a.txt"
+    article.write_text("封面测试\n这是一篇很短的文章，只有一句话。\n", encoding="utf-8")
+    done = run_cli("convert", str(article), "--engine", "espeak", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "1000x1000" in done.stderr and "1400 to 3000" in done.stderr
+    mp3 = next(out.glob("*/[0-9][0-9]-*.mp3"))
+    [picture] = ID3(mp3).getall("APIC")
+    assert picture.mime == "image/png" and picture.data == (out / "art.png").read_bytes()
+    assert 'href="https://example.com/podcast/art.png"' in (out / "feed.xml").read_text(encoding="utf-8")

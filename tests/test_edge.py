@@ -207,3 +207,16 @@ def test_cli_edge_unreachable_is_one_clear_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [done.stderr.strip()]  # one line
     assert "Edge TTS is unreachable" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_corrupt_cache_entry_is_detected_and_redone(edge_server: EdgeServer, tmp_path: Path) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text(ARTICLE, encoding="utf-8")
+    out = tmp_path / "out"
+    _convert(edge_server.url, article, out, Stats())
+    victim = sorted((out / ".cache").glob("*/*.mp3"))[0]
+    victim.write_bytes(victim.read_bytes()[:100])  # a torn write from another tool, or disk damage
+    again = Stats()
+    _convert(edge_server.url, article, out, again)
+    assert again.requests == 1
+    assert victim.stat().st_size > 1000
