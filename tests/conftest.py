@@ -87,3 +87,9 @@ def example_episode(example_output: Path) -> Path:
     folders = [p.parent for p in example_output.glob("*/episode.json")]
     assert len(folders) == 1
     return folders[0]
+
+
+@pytest.fixture(scope="session")
+def kokoro_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache folder of our own, so the model is joined from the installed parts in this run."""
+    return tmp_path_factory.mktemp("kokoro-cache")

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from readaloud.engines.edge import EdgeEngine, list_online_voices, probe
+from readaloud.engines.registry import EngineSettings, choose
 from readaloud.errors import EngineError, EngineUnavailable, TransientEngineError
 from readaloud.model import SpokenChunk, Voice
 from readaloud.pipeline import ConvertOptions, convert
 from readaloud.synthesize import Cache, RetryPolicy, Stats, render_all
-from readaloud.voices import choose_engine, make_engine, resolve_voice
+from readaloud.voices import presets, resolve_voice
 from tests.conftest import run_cli
 from tests.edge_server import FAULTS, EdgeServer
 
@@ -157,23 +158,23 @@ def test_failure_keeps_finished_sections_and_resumes(edge_server: EdgeServer, tm
     assert sorted(p.name[:3] for p in out.glob("*/[0-9][0-9]-*.mp3")) == ["01-", "02-", "03-"]
 
 
-def test_probe_and_auto_choice(edge_server: EdgeServer) -> None:
+def test_probe_and_auto_choice(edge_server: EdgeServer, kokoro_cache: Path) -> None:
     assert probe(edge_server.url) is None
     assert "unreachable" in (probe("ws://127.0.0.1:9/closed?x=1") or "")
     voice = resolve_voice("yunyang")
-    engine, chosen, why = choose_engine(
-        "auto",
-        voice,
-        make=lambda n: make_engine(n, edge_url=edge_server.url),
-        probe=lambda: probe(edge_server.url),
+    up = EngineSettings(cache_dir=kokoro_cache, edge_url=edge_server.url)
+    picked = choose("auto", voice, table=presets(), settings=up)
+    assert picked.engine.name == "edge" and picked.voice.voice == "zh-CN-YunyangNeural"
+    assert picked.why.startswith("engine: edge")
+    down = EngineSettings(cache_dir=kokoro_cache, edge_url="ws://127.0.0.1:9/x?y=1")
+    picked = choose("auto", voice, table=presets(), settings=down)
+    assert (
+        picked.engine.name == "kokoro" and picked.voice.voice == "zm_yunyang" and "unreachable" in picked.why
     )
-    assert engine.name == "edge" and chosen.voice == "zh-CN-YunyangNeural" and why.startswith("engine: edge")
-    engine, chosen, why = choose_engine(
-        "auto", voice, make=make_engine, probe=lambda: probe("ws://127.0.0.1:9/x?y=1")
-    )
-    assert engine.name == "espeak" and chosen.voice == "cmn" and "unreachable" in why
-    with pytest.raises(EngineUnavailable, match="--engine espeak"):
-        choose_engine("edge", voice, make=make_engine, probe=lambda: "down")
+    picked = choose("espeak", voice, table=presets(), settings=down)
+    assert picked.engine.name == "espeak" and picked.voice.voice == "cmn"
+    with pytest.raises(EngineUnavailable, match="--engine auto or kokoro"):
+        choose("edge", voice, table=presets(), settings=down)
 
 
 def test_online_voice_list(edge_server: EdgeServer) -> None:
@@ -206,7 +207,8 @@ def test_cli_edge_unreachable_is_one_clear_line(tmp_path: Path) -> None:
     done = run_cli("convert", str(article), "-o", str(tmp_path / "out"), "--engine", "edge")
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [done.stderr.strip()]  # one line
-    assert "Edge TTS is unreachable" in done.stderr and "Traceback" not in done.stderr
+    assert "edge cannot be used" in done.stderr and "unreachable" in done.stderr
+    assert "--engine auto or kokoro" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_corrupt_cache_entry_is_detected_and_redone(edge_server: EdgeServer, tmp_path: Path) -> None:

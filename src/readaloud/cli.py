@@ -29,13 +29,14 @@ from .audio import AudioSettings
 from .check import check_output
 from .clean import clean
 from .config import CONFIG_NAME, TEMPLATE, Settings, check_feed, check_image, load_settings
+from .engines.registry import ENGINE_NAMES, EngineSettings, build, choose
 from .errors import ConfigError, OutputError, ReadaloudError
 from .feed import FeedSettings, load_records, write_feed
 from .load import find_articles, load_article
 from .pipeline import CACHE_DIR, ConvertOptions, convert, prepare, remove_episode
 from .speech import load_lexicon, plan_chunks
 from .synthesize import Cache, ChunkAudio, RetryPolicy, Stats
-from .voices import choose_engine, make_engine, presets, resolve_voice
+from .voices import presets, resolve_voice
 
 app = typer.Typer(
     add_completion=False,
@@ -57,7 +58,13 @@ ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help=f"Config file (default: ./{CONFIG_NAME} if present).")
 ]
 EngineOpt = Annotated[
-    str | None, typer.Option("--engine", help="auto (Edge if reachable, else espeak), edge or espeak.")
+    str | None,
+    typer.Option(
+        "--engine", help="auto (Edge if it answers, else kokoro, else espeak), edge, kokoro or espeak."
+    ),
+]
+DeviceOpt = Annotated[
+    str | None, typer.Option("--device", help="Where kokoro runs: auto (CUDA if present), cpu or cuda.")
 ]
 VoiceOpt = Annotated[
     str | None, typer.Option("--voice", help="Preset name (see `readaloud voices`) or an Edge voice id.")
@@ -92,6 +99,19 @@ def _edge_url() -> str | None:
     return os.environ.get(EDGE_URL_ENV) or None
 
 
+def _engine_settings(
+    settings: Settings, *, timeout: float = 30.0, device: str | None = None
+) -> EngineSettings:
+    import platformdirs
+
+    return EngineSettings(
+        cache_dir=Path(platformdirs.user_cache_dir("readaloud")),
+        edge_url=_edge_url(),
+        timeout=timeout,
+        device=device or str(settings.speech.get("device", "auto")),
+    )
+
+
 def _pick_engine(
     settings: Settings,
     engine: str | None,
@@ -101,6 +121,7 @@ def _pick_engine(
     pitch: str | None = None,
     volume: str | None = None,
     timeout: float = 30.0,
+    device: str | None = None,
 ) -> tuple[Any, Any, str]:
     chosen = resolve_voice(
         voice or settings.speech.get("voice"),
@@ -109,20 +130,13 @@ def _pick_engine(
         pitch=pitch or settings.speech.get("pitch"),
         volume=volume or settings.speech.get("volume"),
     )
-    url = _edge_url()
-
-    def probe() -> str | None:
-        from .engines.edge import probe as edge_probe
-
-        return edge_probe(url)
-
-    return choose_engine(
+    picked = choose(
         engine or settings.speech.get("engine", "auto"),
         chosen,
-        make=lambda name: make_engine(name, edge_url=url, timeout=timeout),
-        probe=probe,
-        user_dir=voices_dir,
+        table=presets(voices_dir),
+        settings=_engine_settings(settings, timeout=timeout, device=device),
     )
+    return picked.engine, picked.voice, picked.why
 
 
 @app.command("convert")
@@ -137,6 +151,7 @@ def convert_cmd(
     voices_dir: VoicesDir = None,
     lexicon: LexiconOpt = None,
     config: ConfigOpt = None,
+    device: DeviceOpt = None,
     concurrency: Annotated[
         int | None, typer.Option(help="Engine requests at once (1-16, default 4).")
     ] = None,
@@ -171,10 +186,10 @@ def convert_cmd(
     vdir = _voices_dir(settings, voices_dir)
     words = _lexicon(settings, lexicon)
     chosen_engine, chosen_voice, why = _pick_engine(
-        settings, engine, voice, vdir, rate, pitch, volume, timeout
+        settings, engine, voice, vdir, rate, pitch, volume, timeout, device
     )
     if not quiet:
-        err.print(why)
+        err.print(why, markup=False, soft_wrap=True)
     # [feed] image names a file inside the output folder (the feed serves it from there) or a URL
     cover = root / feed.image if feed.image and "://" not in feed.image else None
     if cover is not None:
@@ -245,7 +260,7 @@ def convert_cmd(
     if not quiet:
         _summary(rows, stats, time.monotonic() - started, root)
     for line in failed:
-        err.print(f"error: {line}")
+        err.print(f"error: {line}", markup=False, soft_wrap=True)
     if failed:
         raise typer.Exit(1)
 
@@ -321,7 +336,9 @@ def outline_cmd(
     spoken: Annotated[
         bool, typer.Option("--spoken", help="Print every chunk exactly as the engine gets it.")
     ] = False,
-    engine: Annotated[str, typer.Option(help="Whose spoken form to show: espeak or edge.")] = "espeak",
+    engine: Annotated[
+        str, typer.Option(help="Whose spoken form to show: espeak, kokoro (with phonemes) or edge.")
+    ] = "espeak",
     lexicon: LexiconOpt = None,
     config: ConfigOpt = None,
     announce: Annotated[
@@ -332,7 +349,10 @@ def outline_cmd(
     settings = load_settings(config)
     article = prepare(input)
     if spoken:
-        eng = make_engine(engine if engine in ("edge", "espeak") else "espeak")
+        if engine not in ENGINE_NAMES[1:]:
+            raise ConfigError(f"unknown engine {engine!r}: use one of {', '.join(ENGINE_NAMES[1:])}")
+        eng = build(engine, _engine_settings(settings))
+        phonemes = getattr(eng, "phonemes", None)
         for c in plan_chunks(
             article,
             max_bytes=eng.max_chunk_bytes,
@@ -341,6 +361,8 @@ def outline_cmd(
             announce=announce,
         ):
             out.print(f"[{c.section}:{c.kind}] {c.spoken}", markup=False)
+            if phonemes is not None:
+                out.print(f"    /{phonemes(c.spoken)}/", markup=False)
         return
     rows = [
         {
@@ -384,7 +406,7 @@ def voices_cmd(
             )
         return
     for name, preset in sorted(presets(voices_dir).items()):
-        out.print(f"{name:<12} {preset.engine:<7} {preset.voice:<24} {preset.description}", markup=False)
+        out.print(f"{name:<16} {preset.engine:<7} {preset.voice:<24} {preset.description}", markup=False)
 
 
 def _cache_root(config: Path | None, output: Path | None) -> Path:
@@ -481,5 +503,5 @@ def main() -> None:
     try:
         app()
     except ReadaloudError as exc:
-        err.print(f"error: {exc}", markup=False)
+        err.print(f"error: {exc}", markup=False, soft_wrap=True)
         sys.exit(2 if isinstance(exc, ConfigError) else 1)

@@ -33,6 +33,7 @@ from .synthesize import Cache, ChunkAudio, RetryPolicy, Stats, render_all
 
 CACHE_DIR = ".cache"
 HEADING_PAUSE = 0.6
+CLAUSE_PAUSE = 0.15
 PRODUCED_SUFFIXES = (".mp3", ".json", ".vtt", ".srt", ".txt")
 
 
@@ -311,11 +312,20 @@ def _write_section_pcm(done: list[ChunkAudio], pcm: Path, settings: audio.AudioS
             else:
                 cues.append(Cue(begin, end, item.chunk.written))
             if i + 1 < len(done):
-                pause = HEADING_PAUSE if item.chunk.kind in ("title", "heading") else settings.sentence_pause
+                pause = _pause_after(item.chunk, done[i + 1].chunk, settings)
                 writer.write(audio.silence(pause, settings.sample_rate))
     finally:
         writer.close()
     return cues
+
+
+def _pause_after(chunk: SpokenChunk, following: SpokenChunk, settings: audio.AudioSettings) -> float:
+    """A breath inside a sentence cut into chunks, a pause between sentences, more after a heading."""
+    if chunk.kind in ("title", "heading"):
+        return HEADING_PAUSE
+    if (following.kind, following.sentence) == (chunk.kind, chunk.sentence) and chunk.sentence >= 0:
+        return CLAUSE_PAUSE
+    return settings.sentence_pause
 
 
 def article_text(article: Article) -> str:

@@ -268,9 +268,14 @@ def split_to_fit(text: str, limit: int, measure: Callable[[str], int]) -> list[s
 
 
 def _hard_cut(text: str, limit: int, measure: Callable[[str], int]) -> int:
-    cut = len(text)
-    while cut > 1 and measure(text[:cut]) > limit:
-        cut -= 1
+    low, high = 1, len(text)  # the longest prefix within limit (measure grows with the prefix)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if measure(text[:middle]) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    cut = low
     # step back out of a Latin word or a number
     back = cut
     while back > 1 and text[back - 1].isascii() and text[back - 1].isalnum() and text[back].isascii():
@@ -280,6 +285,14 @@ def _hard_cut(text: str, limit: int, measure: Callable[[str], int]) -> int:
 
 def utf8_len(text: str) -> int:
     return len(text.encode("utf-8"))
+
+
+_DIGIT = re.compile(r"[0-9]")
+
+
+def spoken_estimate(text: str) -> int:
+    """UTF-8 size of the text once numbers are words: a digit becomes at most two Han characters."""
+    return utf8_len(text) + 5 * len(_DIGIT.findall(text)) + 6 * text.count("%")
 
 
 _CREDIT_ROLE = re.compile(r"(?<=[^\s·])(记者|通讯员|特约记者|见习记者|实习生)")
@@ -313,11 +326,13 @@ def plan_chunks(
         if utf8_len(spoken_all) <= max_bytes:
             chunks.append(SpokenChunk(section, sentence, written, spoken_all, kind))
             return
-        for piece in split_to_fit(written, max_bytes // 3, utf8_len):
+        measure = utf8_len if reads_numbers else spoken_estimate
+        for piece in split_to_fit(written, max_bytes, measure):
             spoken = spoken_form(piece, lexicon=words, reads_numbers=reads_numbers)
-            for part in split_to_fit(spoken, max_bytes, utf8_len):
-                if speakable(part):
-                    chunks.append(SpokenChunk(section, sentence, piece, part, kind))
+            parts = [p for p in split_to_fit(spoken, max_bytes, utf8_len) if speakable(p)]
+            for n, part in enumerate(parts):
+                # the written piece goes with the first part only, so the transcript never repeats it
+                chunks.append(SpokenChunk(section, sentence, piece if n == 0 else "", part, kind))
 
     last = len(article.sections) - 1
     for pos, section in enumerate(article.sections):

@@ -1,4 +1,4 @@
-"""Voice presets (TOML files) -> Voice; engine choice -> (engine, voice, why).
+"""Voice presets (TOML files) -> Voice.
 
 Presets ship in the package (readaloud/voices after install; voices/ in a
 checkout) and users may add a folder of their own, which wins on name clashes.
@@ -7,18 +7,17 @@ checkout) and users may add a folder of their own, which wins on name clashes.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
-from .engines.base import Engine, hertz, percent
-from .errors import ConfigError, EngineUnavailable
+from .engines.base import hertz, percent
+from .engines.registry import PREFERENCE
+from .errors import ConfigError
 from .model import Voice
 
 DEFAULT_PRESET = "yunyang"
-OFFLINE_PRESET = "espeak-cmn"
-ENGINE_NAMES = ("auto", "edge", "espeak")
+OFFLINE_PRESET = "kokoro-yunyang"
 _FIELDS = ("name", "engine", "voice", "rate", "pitch", "volume", "language", "description", "fallback")
 
 
@@ -42,8 +41,10 @@ def load_preset(path: Path) -> Voice:
     for key in ("engine", "voice"):
         if not isinstance(data.get(key), str):
             raise ConfigError(f"voice preset {path} needs a string `{key}`")
-    if data["engine"] not in ENGINE_NAMES[1:]:
-        raise ConfigError(f"voice preset {path}: engine must be edge or espeak, not {data['engine']!r}")
+    if data["engine"] not in PREFERENCE:
+        raise ConfigError(
+            f"voice preset {path}: engine must be one of {', '.join(PREFERENCE)}, not {data['engine']!r}"
+        )
     voice = Voice(**{k: str(v) for k, v in data.items()} | {"name": str(data.get("name", path.stem))})
     validate(voice, where=f"voice preset {path}")
     return voice
@@ -96,45 +97,3 @@ def resolve_voice(
     voice = replace(voice, **changes)
     validate(voice, where="voice options")
     return voice
-
-
-def choose_engine(
-    requested: str,
-    voice: Voice,
-    *,
-    make: Callable[[str], Engine],
-    probe: Callable[[], str | None],
-    user_dir: Path | None = None,
-) -> tuple[Engine, Voice, str]:
-    """Pick the engine for a run: (engine, voice to use, one line saying which and why)."""
-    if requested not in ENGINE_NAMES:
-        raise ConfigError(f"unknown engine {requested!r}: use one of {', '.join(ENGINE_NAMES)}")
-    if requested == "espeak":
-        if voice.engine != "espeak":
-            voice = presets(user_dir)[voice.fallback or OFFLINE_PRESET]
-        return make("espeak"), voice, f"engine: espeak (offline), voice {voice.voice}"
-    if voice.engine == "espeak":
-        if requested == "edge":
-            raise ConfigError(
-                f"voice {voice.name!r} is an espeak voice: pick an Edge voice for --engine edge"
-            )
-        return make("espeak"), voice, f"engine: espeak (offline), voice {voice.voice}"
-    why = probe()
-    if why is None:
-        return make("edge"), voice, f"engine: edge, voice {voice.voice}"
-    if requested == "edge":
-        raise EngineUnavailable(f"Edge TTS is unreachable: {why}; use --engine espeak to work offline")
-    fallback = presets(user_dir).get(voice.fallback or OFFLINE_PRESET) or presets(user_dir)[OFFLINE_PRESET]
-    return make("espeak"), fallback, f"engine: espeak (offline) because {why}; voice {fallback.voice}"
-
-
-def make_engine(name: str, *, edge_url: str | None = None, timeout: float = 30.0) -> Engine:
-    if name == "edge":
-        from .engines.edge import EdgeEngine
-
-        return EdgeEngine(url=edge_url, timeout=timeout)
-    if name == "espeak":
-        from .engines.espeak import EspeakEngine
-
-        return EspeakEngine()
-    raise ConfigError(f"unknown engine {name!r}: use edge or espeak")

@@ -165,3 +165,29 @@ def _wav(pcm: bytes, rate: int) -> bytes:
         w.setframerate(rate)
         w.writeframes(pcm)
     return out.getvalue()
+
+
+_IPA = 0x02
+_TIE = 0x80 | (ord("^") << 8)  # join the letters of one phoneme with ^ (t^ʃ, a^ɪ)
+
+
+def english_ipa(text: str) -> str:
+    """English text -> IPA from the en-us voice, phonemes of several letters tied with ^.
+
+    The neural engine reads Latin words through this: the library is already
+    here, in-process, and its English is good.
+    """
+    with _LOCK:
+        lib, _ = _library()
+        if lib.espeak_SetVoiceByName(b"en-us") != 0:
+            raise EngineError("espeak-ng has no en-us voice: reinstall espeakng-loader")
+        convert = lib.espeak_TextToPhonemes
+        convert.restype = ctypes.c_char_p
+        convert.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int]
+        pointer = ctypes.c_char_p(text.encode("utf-8"))
+        words: list[str] = []
+        while pointer.value:
+            found = convert(ctypes.byref(pointer), _UTF8, _IPA | _TIE)
+            if found:
+                words.append(found.decode("utf-8", "replace"))
+    return " ".join(w.strip() for w in words if w.strip())
