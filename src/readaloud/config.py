@@ -32,8 +32,9 @@ explicit = false
 mode = "episodes"                     # or "sections": one feed item per section
 
 [speech]
-engine = "auto"                       # auto | edge | espeak
+engine = "auto"                       # auto (edge, else kokoro, else espeak) | edge | kokoro | espeak
 voice = "yunyang"                     # a preset (readaloud voices) or an Edge voice id
+# device = "auto"                     # kokoro: auto (CUDA when onnxruntime-gpu finds one) | cpu | cuda
 # rate = "+0%"
 # lexicon = "lexicon.toml"            # [words] "重庆" = "崇庆"
 # voices_dir = "my-voices"
@@ -64,6 +65,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "speech": (
         "engine",
+        "device",
         "voice",
         "rate",
         "pitch",

