@@ -89,7 +89,7 @@ def convert_with(name: str, out: Path) -> tuple[list[str], list[str]]:
         prepare(EXAMPLE), max_bytes=engine.max_chunk_bytes, reads_numbers=engine.reads_numbers
     )
     said = ["".join(c.spoken for c in chunks if c.section == s.index) for s in record.sections]
-    return [str(out / record.slug / s.path) for s in record.sections], said
+    return [str(out / record.slug / s.file) for s in record.sections], said
 
 
 def main() -> None:

