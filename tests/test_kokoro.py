@@ -173,3 +173,10 @@ def test_outline_shows_the_phonemes_the_model_gets(tmp_path: Path) -> None:
     assert "ꭧɤ↘ɻ" in said  # 这儿, one syllable
     assert "pu↗" in said  # 不 before 对 (fourth tone)
     assert "sɨ↘ʂɨ↗ljou↘" in said  # 46 in words
+
+
+def test_a_bad_device_is_a_config_error(tmp_path: Path) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text("测试标题\n这是一段足够长的正文。\n", encoding="utf-8")
+    done = run_cli("convert", str(article), "-o", str(tmp_path / "out"), "--device", "tpu")
+    assert done.returncode == 2 and "unknown device 'tpu'" in done.stderr and "cpu" in done.stderr

@@ -11,6 +11,9 @@ from typing import Protocol, runtime_checkable
 from ..errors import ConfigError
 from ..model import Speech, Voice
 
+#: where an engine with a model may run (`--device`)
+DEVICES = ("auto", "cpu", "cuda")
+
 
 @runtime_checkable
 class Engine(Protocol):

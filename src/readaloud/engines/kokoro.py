@@ -30,7 +30,7 @@ from ..errors import ConfigError, EngineError, EngineUnavailable, OutputError
 from ..fsutil import atomic_path
 from ..model import Boundary, Speech, Voice
 from ..phonemes import from_espeak, to_phonemes, tokens
-from .base import percent
+from .base import DEVICES, percent
 
 SAMPLE_RATE = 24_000
 MODEL_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
@@ -46,7 +46,6 @@ _STYLE_DIM = 256
 _SILENCE = 1e-3  # amplitude below which a sample counts as silence, for sentence boundaries
 _PAUSE_SECONDS = 0.15  # between the pieces of an over-long chunk
 _MARGIN_BEFORE, _MARGIN_AFTER = 0.05, 0.1  # silence kept around the speech of a chunk
-DEVICES = ("auto", "cpu", "cuda")
 
 
 def pip_name(package: str) -> str:
@@ -239,7 +238,7 @@ def windows(ids: Sequence[int], limit: int = MAX_TOKENS) -> list[list[int]]:
             cut = max((i + 1 for i, t in enumerate(head) if t == space), default=0)
         if cut < limit // 3:
             cut = limit  # one unbroken word of 500 symbols: nothing better to do
-        out.append([t for t in rest[:cut] if t != space] if cut == 1 else rest[:cut])
+        out.append(rest[:cut])
         rest = rest[cut:]
         while rest and rest[0] == space:
             rest.pop(0)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, EngineUnavailable, ReadaloudError
 from ..model import Voice
-from .base import Engine
+from .base import DEVICES, Engine
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,11 @@ class EngineSettings:
     cache_dir: Path  # where the Kokoro model is joined (the user cache folder)
     edge_url: str | None = None
     timeout: float = 30.0
-    device: str = "auto"
+    device: str = "auto"  # where a model runs: auto, cpu or cuda
+
+    def __post_init__(self) -> None:
+        if self.device not in DEVICES:
+            raise ConfigError(f"unknown device {self.device!r}: use one of {', '.join(DEVICES)}")
 
 
 @dataclass(frozen=True)
