@@ -6,6 +6,8 @@ import of ours beyond the model types, so outside engines can plug in.
 
 from __future__ import annotations
 
+import io
+import wave
 from typing import Protocol, runtime_checkable
 
 from ..errors import ConfigError
@@ -49,3 +51,14 @@ def hertz(value: str) -> float:
         return float(text[:-2])
     except ValueError as exc:
         raise ConfigError(f"pitch {value!r} must look like +5Hz or -10Hz") from exc
+
+
+def wav_bytes(pcm: bytes, rate: int) -> bytes:
+    """16-bit mono PCM -> a WAV file in memory, the form local engines hand to the cache."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm)
+    return out.getvalue()

@@ -9,18 +9,16 @@ times faster than real time, so the lock is never the bottleneck (ffmpeg is).
 from __future__ import annotations
 
 import ctypes
-import io
 import multiprocessing
 import os
 import threading
-import wave
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from ..errors import EngineError, EngineUnavailable
 from ..model import Boundary, Speech, Voice
-from .base import hertz, percent
+from .base import hertz, percent, wav_bytes
 
 _SYNCHRONOUS = 2
 _UTF8 = 1
@@ -145,7 +143,7 @@ def speak(text: str, voice: Voice) -> Speech:
         pcm = b"".join(_STATE["pcm"])
         events = list(_STATE["events"])
     duration = len(pcm) / 2 / rate
-    return Speech(_wav(pcm, rate), "wav", duration, (_boundary(events, duration, text),))
+    return Speech(wav_bytes(pcm, rate), "wav", duration, (_boundary(events, duration, text),))
 
 
 def _boundary(events: list[tuple[int, int]], duration: float, text: str) -> Boundary:
@@ -155,16 +153,6 @@ def _boundary(events: list[tuple[int, int]], duration: float, text: str) -> Boun
     start = min(words) / 1000 if words else 0.0
     end = max(ends) / 1000 if ends else duration
     return Boundary(min(start, duration), min(max(end, start), duration), text)
-
-
-def _wav(pcm: bytes, rate: int) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm)
-    return out.getvalue()
 
 
 _IPA = 0x02

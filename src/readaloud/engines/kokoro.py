@@ -16,10 +16,8 @@ punctuation, then between words, and the pieces joined.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import threading
-import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -30,7 +28,7 @@ from ..errors import ConfigError, EngineError, EngineUnavailable, OutputError
 from ..fsutil import atomic_path
 from ..model import Boundary, Speech, Voice
 from ..phonemes import from_espeak, to_phonemes, tokens
-from .base import DEVICES, percent
+from .base import DEVICES, percent, wav_bytes
 
 SAMPLE_RATE = 24_000
 MODEL_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
@@ -220,7 +218,8 @@ class KokoroEngine:
         samples = trim(np.concatenate(pieces) if pieces else np.zeros(SAMPLE_RATE // 10, dtype=np.float32))
         pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
         duration = len(pcm) / SAMPLE_RATE
-        return Speech(_wav(pcm.tobytes()), "wav", duration, (_boundary(samples, duration, text),))
+        bound = _boundary(samples, duration, text)
+        return Speech(wav_bytes(pcm.tobytes(), SAMPLE_RATE), "wav", duration, (bound,))
 
 
 def windows(ids: Sequence[int], limit: int = MAX_TOKENS) -> list[list[int]]:
@@ -269,13 +268,3 @@ def _boundary(samples: Any, duration: float, text: str) -> Boundary:
     if span is None:
         return Boundary(0.0, duration, text)
     return Boundary(span[0] / SAMPLE_RATE, span[1] / SAMPLE_RATE, text)
-
-
-def _wav(pcm: bytes) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SAMPLE_RATE)
-        w.writeframes(pcm)
-    return out.getvalue()
