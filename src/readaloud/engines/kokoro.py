@@ -187,10 +187,18 @@ class KokoroEngine:
         self.device = device
         self.threads = Threads.for_cores(cores or os.cpu_count() or 1)
         self.max_concurrency = self.threads.concurrent
+        self._verified: Path | None = None
 
     def check(self) -> None:
         """Make sure the model is joined and verified (raises EngineUnavailable with the fix)."""
-        model_path(self.cache_dir)
+        self._model_file()
+
+    def _model_file(self) -> Path:
+        # verified once per engine: hashing 92 MB before every chunk would cost more than speaking it
+        with _SESSION_LOCK:
+            if self._verified is None:
+                self._verified = model_path(self.cache_dir)
+            return self._verified
 
     def phonemes(self, text: str) -> str:
         return to_phonemes(text, english=english)
@@ -200,7 +208,7 @@ class KokoroEngine:
 
         styles = voice_table(voice.voice)
         speed = max(0.5, min(2.0, 1 + percent(voice.rate, what="rate")))
-        model = session(model_path(self.cache_dir), device=self.device, threads=self.threads.intra_op)
+        model = session(self._model_file(), device=self.device, threads=self.threads.intra_op)
         pieces: list[Any] = []
         for ids in windows(tokens(self.phonemes(text))):
             inputs = {
