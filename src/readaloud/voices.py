@@ -17,7 +17,6 @@ from .errors import ConfigError
 from .model import Voice
 
 DEFAULT_PRESET = "yunyang"
-OFFLINE_PRESET = "kokoro-yunyang"
 _FIELDS = ("name", "engine", "voice", "rate", "pitch", "volume", "language", "description", "fallback")
 
 
@@ -87,7 +86,8 @@ def resolve_voice(
     if key in table:
         voice = table[key]
     elif key.endswith("Neural") and key.count("-") >= 2:
-        voice = Voice("edge", key, language="-".join(key.split("-")[:2]), name=key, fallback=OFFLINE_PRESET)
+        # no fallback of its own: the registry uses each offline engine's default voice
+        voice = Voice("edge", key, language="-".join(key.split("-")[:2]), name=key)
     else:
         raise ConfigError(
             f"unknown voice {key!r}: use a preset ({', '.join(sorted(table))})"

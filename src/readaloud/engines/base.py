@@ -17,6 +17,12 @@ from ..model import Speech, Voice
 DEVICES = ("auto", "cpu", "cuda")
 
 
+def check_device(device: str) -> str:
+    if device not in DEVICES:
+        raise ConfigError(f"unknown device {device!r}: use one of {', '.join(DEVICES)}")
+    return device
+
+
 @runtime_checkable
 class Engine(Protocol):
     name: str

@@ -27,8 +27,8 @@ from typing import Any
 from ..errors import ConfigError, EngineError, EngineUnavailable, OutputError
 from ..fsutil import atomic_path
 from ..model import Boundary, Speech, Voice
-from ..phonemes import from_espeak, to_phonemes, tokens
-from .base import DEVICES, percent, wav_bytes
+from ..phonemes import KOKORO_VOCAB, from_espeak, to_phonemes, tokens
+from .base import check_device, percent, wav_bytes
 
 SAMPLE_RATE = 24_000
 MODEL_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
@@ -50,11 +50,35 @@ def pip_name(package: str) -> str:
     return package.replace("_", "-")
 
 
+_VERIFIED: set[tuple[str, int, int]] = set()  # (path, size, mtime) of files whose hash matched
+_VERIFY_LOCK = threading.Lock()
+
+
 def model_path(cache_dir: Path) -> Path:
-    """The joined, verified model file in cache_dir; joined from the installed parts when needed."""
+    """The joined, verified model file in cache_dir; joined from the installed parts when needed.
+
+    A file is hashed once per process; a later call re-hashes it only if its size or time changed.
+    """
     target = cache_dir / "kokoro" / MODEL_NAME
+    with _VERIFY_LOCK:
+        if _stamp(target) in _VERIFIED:
+            return target
+        _join_if_needed(target)
+        _VERIFIED.add(_stamp(target))
+    return target
+
+
+def _stamp(path: Path) -> tuple[str, int, int]:
+    try:
+        info = path.stat()
+    except OSError:
+        return (str(path), -1, -1)
+    return (str(path), info.st_size, info.st_mtime_ns)
+
+
+def _join_if_needed(target: Path) -> None:
     if target.is_file() and target.stat().st_size == MODEL_SIZE and _sha256(target) == MODEL_SHA256:
-        return target
+        return
     parts = _parts()
     digest = hashlib.sha256()
     try:
@@ -75,7 +99,6 @@ def model_path(cache_dir: Path) -> Path:
             f"cannot write the Kokoro model into {target.parent} ({exc}): free some space or point"
             " XDG_CACHE_HOME at a writable folder"
         ) from exc
-    return target
 
 
 def _parts() -> list[Path]:
@@ -181,24 +204,14 @@ class KokoroEngine:
     reads_numbers = False
 
     def __init__(self, *, cache_dir: Path, device: str = "auto", cores: int | None = None) -> None:
-        if device not in DEVICES:
-            raise ConfigError(f"unknown device {device!r}: use one of {', '.join(DEVICES)}")
         self.cache_dir = cache_dir
-        self.device = device
+        self.device = check_device(device)
         self.threads = Threads.for_cores(cores or os.cpu_count() or 1)
         self.max_concurrency = self.threads.concurrent
-        self._verified: Path | None = None
 
     def check(self) -> None:
         """Make sure the model is joined and verified (raises EngineUnavailable with the fix)."""
-        self._model_file()
-
-    def _model_file(self) -> Path:
-        # verified once per engine: hashing 92 MB before every chunk would cost more than speaking it
-        with _SESSION_LOCK:
-            if self._verified is None:
-                self._verified = model_path(self.cache_dir)
-            return self._verified
+        model_path(self.cache_dir)
 
     def phonemes(self, text: str) -> str:
         return to_phonemes(text, english=english)
@@ -208,7 +221,7 @@ class KokoroEngine:
 
         styles = voice_table(voice.voice)
         speed = max(0.5, min(2.0, 1 + percent(voice.rate, what="rate")))
-        model = session(self._model_file(), device=self.device, threads=self.threads.intra_op)
+        model = session(model_path(self.cache_dir), device=self.device, threads=self.threads.intra_op)
         pieces: list[Any] = []
         for ids in windows(tokens(self.phonemes(text))):
             inputs = {
@@ -223,17 +236,17 @@ class KokoroEngine:
             if pieces:
                 pieces.append(np.zeros(int(_PAUSE_SECONDS * SAMPLE_RATE), dtype=np.float32))
             pieces.append(np.asarray(audio, dtype=np.float32).ravel())
-        samples = trim(np.concatenate(pieces) if pieces else np.zeros(SAMPLE_RATE // 10, dtype=np.float32))
+        joined = np.concatenate(pieces) if pieces else np.zeros(SAMPLE_RATE // 10, dtype=np.float32)
+        samples, span = trim(joined)
         pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
         duration = len(pcm) / SAMPLE_RATE
-        bound = _boundary(samples, duration, text)
+        start, end = (span[0] / SAMPLE_RATE, span[1] / SAMPLE_RATE) if span else (0.0, duration)
+        bound = Boundary(start, end, text)
         return Speech(wav_bytes(pcm.tobytes(), SAMPLE_RATE), "wav", duration, (bound,))
 
 
 def windows(ids: Sequence[int], limit: int = MAX_TOKENS) -> list[list[int]]:
     """Token ids cut into model-sized runs: after punctuation if possible, else between words."""
-    from ..phonemes import KOKORO_VOCAB
-
     stops = {KOKORO_VOCAB[c] for c in ".!?;:,…—"}
     space = KOKORO_VOCAB[" "]
     out: list[list[int]] = []
@@ -261,18 +274,13 @@ def _speech_span(samples: Any) -> tuple[int, int] | None:
     return (int(loud[0]), int(loud[-1]) + 1) if len(loud) else None
 
 
-def trim(samples: Any) -> Any:
+def trim(samples: Any) -> tuple[Any, tuple[int, int] | None]:
     """Cut the model's own lead-in and tail (about 0.35 s and 0.8 s) down to a short margin:
-    the pauses between sentences are the assembly stage's to choose."""
+    the pauses between sentences are the assembly stage's to choose. Also returns where the
+    speech lies in the trimmed samples (None for silence)."""
     span = _speech_span(samples)
     if span is None:
-        return samples
-    lead, tail = int(_MARGIN_BEFORE * SAMPLE_RATE), int(_MARGIN_AFTER * SAMPLE_RATE)
-    return samples[max(0, span[0] - lead) : span[1] + tail]
-
-
-def _boundary(samples: Any, duration: float, text: str) -> Boundary:
-    span = _speech_span(samples)
-    if span is None:
-        return Boundary(0.0, duration, text)
-    return Boundary(span[0] / SAMPLE_RATE, span[1] / SAMPLE_RATE, text)
+        return samples, None
+    begin = max(0, span[0] - int(_MARGIN_BEFORE * SAMPLE_RATE))
+    trimmed = samples[begin : span[1] + int(_MARGIN_AFTER * SAMPLE_RATE)]
+    return trimmed, (span[0] - begin, span[1] - begin)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, EngineUnavailable, ReadaloudError
 from ..model import Voice
-from .base import DEVICES, Engine
+from .base import Engine, check_device
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,7 @@ class EngineSettings:
     device: str = "auto"  # where a model runs: auto, cpu or cuda
 
     def __post_init__(self) -> None:
-        if self.device not in DEVICES:
-            raise ConfigError(f"unknown device {self.device!r}: use one of {', '.join(DEVICES)}")
+        check_device(self.device)  # before `auto` decides whether kokoro is needed at all
 
 
 @dataclass(frozen=True)
