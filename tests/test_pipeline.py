@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -156,3 +157,75 @@ def test_read_along_text_has_headings(example_episode: Path, name: str) -> None:
     for heading in HEADINGS:
         assert f"## {heading}" in text
     assert "相关推荐" not in text and "hùdòng" not in text
+
+
+def test_chapter_frames_are_stored_in_time_order(example_episode: Path) -> None:
+    episode = example_episode / f"{example_episode.name}.mp3"
+    from readaloud.audio import chapter_starts_in_file_order
+
+    stored = chapter_starts_in_file_order(episode.read_bytes())
+    assert len(stored) == 4 and stored == sorted(stored)
+    listed = [c.start for c in probe(episode).chapters]  # ffmpeg lists them as stored
+    assert listed == sorted(listed)
+
+
+def _ffmpeg_chapters(path: Path) -> list[tuple[float, str]]:
+    import re
+    import subprocess
+
+    from readaloud.audio import ffmpeg
+
+    text = subprocess.run([ffmpeg(), "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
+    starts = [float(m) for m in re.findall(r"Chapter #\d+[:.]\d+: start (\d+\.\d+)", text)]
+    titles = re.findall(r"Chapter #.*\n\s+Metadata:\n\s+title\s*: (.*)", text)
+    return list(zip(starts, titles, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("suffix", "codec"), [(".m4a", ["-c:a", "aac", "-b:a", "32k"]), (".mka", ["-c", "copy"])]
+)
+def test_chapters_survive_a_transcode(
+    example_episode: Path, tmp_path: Path, suffix: str, codec: list[str]
+) -> None:
+    """What Apple's chapter format (M4A) and Matroska keep of our chapters, through the bundled ffmpeg."""
+    import subprocess
+
+    from readaloud.audio import ffmpeg
+
+    episode = example_episode / f"{example_episode.name}.mp3"
+    target = tmp_path / f"episode{suffix}"
+    subprocess.run([ffmpeg(), "-v", "error", "-i", str(episode), *codec, str(target)], check=True)
+    chapters = _ffmpeg_chapters(target)
+    assert [t for _, t in chapters] == [TITLE, *HEADINGS]
+    starts = [s for s, _ in chapters]
+    assert starts == sorted(starts) and all(b - a > 5 for a, b in itertools.pairwise(starts))
+
+
+def test_date_is_a_v23_frame(example_episode: Path) -> None:
+    tags = ID3(example_episode / f"{example_episode.name}.mp3", translate=False)
+    assert tags.version[:2] == (2, 3)
+    assert "TDRC" not in tags
+    record = EpisodeRecord.load(example_episode)
+    year, month, day = record.published[:10].split("-")
+    assert str(tags["TYER"]) == year and str(tags["TDAT"]) == day + month
+
+
+def test_check_notices_chapter_frames_stored_out_of_order(example_output: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from readaloud.audio import _frames, _tag_body
+    from tests.conftest import run_cli
+
+    copy = tmp_path / "out"
+    shutil.copytree(example_output, copy, ignore=shutil.ignore_patterns(".cache"))
+    episode = next(copy.glob("*/episode.json")).parent
+    mp3 = episode / f"{episode.name}.mp3"
+    data = bytearray(mp3.read_bytes())
+    begin, end = _tag_body(bytes(data))
+    frames = _frames(bytes(data[begin:end]))
+    chaps = [f for f in frames if f[:4] == b"CHAP"]
+    shuffled = b"".join([f for f in frames if f[:4] != b"CHAP"] + chaps[::-1])
+    data[begin : begin + len(shuffled)] = shuffled
+    mp3.write_bytes(bytes(data))
+    done = run_cli("check", str(copy))
+    assert done.returncode == 1 and "out of time order" in done.stderr

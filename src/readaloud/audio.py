@@ -239,12 +239,13 @@ def write_tags(path: Path, tags: Tags, chapters: Sequence[Chapter] = ()) -> None
         CTOC,
         ID3,
         TALB,
-        TDRC,
+        TDAT,
         TIT2,
         TLAN,
         TPE1,
         TRCK,
         TXXX,
+        TYER,
         CTOCFlags,
     )
 
@@ -252,7 +253,10 @@ def write_tags(path: Path, tags: Tags, chapters: Sequence[Chapter] = ()) -> None
     id3.add(TIT2(encoding=1, text=[tags.title]))
     id3.add(TPE1(encoding=1, text=[tags.artist]))
     id3.add(TALB(encoding=1, text=[tags.album]))
-    id3.add(TDRC(encoding=1, text=[tags.date]))
+    # ID3v2.3 has no TDRC (that is v2.4): the year and the day go in TYER and TDAT (DDMM)
+    year, month, day = tags.date.split("-")
+    id3.add(TYER(encoding=1, text=[year]))
+    id3.add(TDAT(encoding=1, text=[day + month]))
     id3.add(TLAN(encoding=1, text=[tags.language]))
     id3.add(COMM(encoding=1, lang=tags.language[:3], desc="", text=[tags.comment]))
     id3.add(TXXX(encoding=1, desc="readaloud:engine", text=[tags.engine]))
@@ -282,6 +286,62 @@ def write_tags(path: Path, tags: Tags, chapters: Sequence[Chapter] = ()) -> None
                 )
             )
     id3.save(str(path), v2_version=3)
+    if chapters:
+        order_chapter_frames(path)
+
+
+def _frames(tag: bytes) -> list[bytes]:
+    """The frames of an ID3v2.3 tag body, each with its 10-byte header; padding dropped."""
+    frames, at = [], 0
+    while at + 10 <= len(tag) and tag[at : at + 4].strip(b"\0"):
+        size = int.from_bytes(tag[at + 4 : at + 8], "big")
+        frames.append(tag[at : at + 10 + size])
+        at += 10 + size
+    return frames
+
+
+def _tag_body(data: bytes) -> tuple[int, int]:
+    """Where the tag's frames start and end in a file that begins with an ID3v2 header."""
+    if data[:3] != b"ID3":
+        raise AudioError("no ID3v2 tag at the start of the file")
+    size = 0
+    for byte in data[6:10]:  # syncsafe: seven bits a byte
+        size = (size << 7) | (byte & 0x7F)
+    return 10, 10 + size
+
+
+def _chapter_start(frame: bytes) -> int:
+    """A CHAP frame's start time in ms: it follows the null-terminated element id."""
+    after_id = frame.index(b"\0", 10) + 1
+    return int.from_bytes(frame[after_id : after_id + 4], "big")
+
+
+def chapter_starts_in_file_order(data: bytes) -> list[int]:
+    """Start times (ms) of the CHAP frames as they are stored, for checks and tests."""
+    begin, end = _tag_body(data)
+    return [_chapter_start(x) for x in _frames(data[begin:end]) if x[:4] == b"CHAP"]
+
+
+def order_chapter_frames(path: Path) -> None:
+    """Store CTOC, then CHAP frames by start time (mutagen orders frames by size).
+
+    Players and ffmpeg read chapters in file order: out of order, a transcode to
+    M4A mixed them up and a copy to MKA kept one of four. Only the order of
+    frames changes; the tag keeps its size, so the audio does not move.
+    """
+    with path.open("r+b") as f:
+        head = f.read(10)
+        begin, end = _tag_body(head)
+        f.seek(0)
+        data = f.read(end)
+        frames = _frames(data[begin:end])
+        toc = [x for x in frames if x[:4] == b"CTOC"]
+        chapters = [x for x in frames if x[:4] == b"CHAP"]
+        pictures = [x for x in frames if x[:4] == b"APIC"]
+        rest = [x for x in frames if x[:4] not in (b"CTOC", b"CHAP", b"APIC")]
+        body = b"".join([*rest, *toc, *sorted(chapters, key=_chapter_start), *pictures])
+        f.seek(begin)
+        f.write(body + b"\0" * (end - begin - len(body)))
 
 
 # ---- reading files back (checks and tests) ----------------------------------------
@@ -318,8 +378,6 @@ def probe(path: Path) -> Probe:
                     break
             chapters.append(Chapter(float(c.group(1)), float(c.group(2)), title))
     bitrate = int(a.group(3)) if a.group(3) else None
-    # mutagen writes CHAP frames in its own order; the ordered CTOC and the start times define playback order
-    chapters.sort(key=lambda c: c.start)
     return Probe(duration, int(a.group(1)), 1 if a.group(2) == "mono" else 2, bitrate, tuple(chapters))
 
 

@@ -84,7 +84,7 @@ def check_episode(folder: Path) -> list[str]:
             )
     starts = [c.start for c in chapters]
     if starts != sorted(starts) or any(c.end > record.duration + CHAPTER_TOLERANCE for c in chapters):
-        problems.append(f"{name}: chapters out of order or past the end")
+        problems.append(f"{name}: chapters stored out of time order or past the end")
 
     try:
         doc = json.loads((folder / record.chapters).read_text(encoding="utf-8"))
