@@ -235,6 +235,7 @@ class EpisodeRecord:
     engine: str
     voice: str
     sections: tuple[SectionRecord, ...] = field(default=())
+    identity: str = ""  # pipeline.article_identity; empty in records written before it existed
 
     def save(self, folder: Path) -> None:
         write_text(folder / RECORD_NAME, json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n")

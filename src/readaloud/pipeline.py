@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
@@ -27,7 +28,7 @@ from .fsutil import write_text
 from .load import load_article
 from .model import Article, Chapter, Cue, SpokenChunk, Voice
 from .segment import segment
-from .slug import short_hash, slugify, unique_slugs
+from .slug import slugify, unique_slugs
 from .speech import plan_chunks
 from .synthesize import Cache, ChunkAudio, RetryPolicy, Stats, render_all
 
@@ -57,16 +58,28 @@ def prepare(path: Path) -> Article:
     return article
 
 
-def article_slug(article: Article, path: Path, output: Path) -> str:
-    """Stable per input file; two different files with one title get distinct folders."""
+def article_identity(article: Article) -> str:
+    """What makes an article itself wherever its file lives: title, credit and opening words."""
+    opening = "".join(s.text for s in article.sections[0].sentences)[:80] if article.sections else ""
+    key = "\n".join([article.title, article.credit or "", opening])
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def article_slug(article: Article, identity: str, path: Path, output: Path) -> str:
+    """The episode folder: the title's slug, unless another article has it (then a short hash is added).
+
+    An episode is the same article when its identity matches, or when it came from the same
+    file (an edited article updates its episode); moving or renaming the file keeps the folder.
+    """
     slug = slugify(article.title)
     existing = output / slug / RECORD_NAME
     if existing.exists():
         try:
-            if EpisodeRecord.load(existing.parent).input_path != str(path.resolve()):
-                slug = f"{slug}-{short_hash(str(path.resolve()))}"
+            record = EpisodeRecord.load(existing.parent)
         except ReadaloudError:
-            pass
+            return slug
+        if identity != record.identity and str(path.resolve()) != record.input_path:
+            slug = f"{slug}-{identity[:6]}"
     return slug
 
 
@@ -102,7 +115,8 @@ def convert(
     )
     if on_plan is not None:
         on_plan(len(chunks))
-    slug = article_slug(article, path, options.output)
+    identity = article_identity(article)
+    slug = article_slug(article, identity, path, options.output)
     folder = options.output / slug
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -123,6 +137,7 @@ def convert(
         with tempfile.TemporaryDirectory(prefix=".work-", dir=options.output) as work:
             return _assemble(
                 article,
+                identity,
                 path,
                 slug,
                 folder,
@@ -142,6 +157,7 @@ def convert(
 
 def _assemble(
     article: Article,
+    identity: str,
     path: Path,
     slug: str,
     folder: Path,
@@ -249,7 +265,7 @@ def _assemble(
     )
     record = EpisodeRecord(  # 8
         slug=slug,
-        guid=previous.guid if previous else f"readaloud:{slug}:{short_hash(str(path.resolve()))}",
+        guid=previous.guid if previous else f"readaloud:{slug}:{identity[:12]}",
         title=article.title,
         description=lead or article.title,
         credit=article.credit,
@@ -278,6 +294,7 @@ def _assemble(
             )
             for i in range(total)
         ),
+        identity=identity,
     )
     record.save(folder)
     _remove_stale(
