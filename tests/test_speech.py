@@ -144,3 +144,12 @@ def test_cardinal_readings(number: int, reading: str) -> None:
     from readaloud.speech import cardinal
 
     assert cardinal(number) == reading
+
+
+@pytest.mark.parametrize(("text", "limit"), [("““““““““““0", 30), ("“““““““““““", 30)])
+def test_leading_punctuation_joins_the_words_after_it(text: str, limit: int) -> None:
+    """Found by hypothesis: a cut right after a run of quotes left a piece with nothing to say."""
+    pieces = split_to_fit(text, limit, utf8_len)
+    assert "".join(pieces) == text
+    assert all(speakable(p) for p in pieces) or not speakable(text)
+    assert all(utf8_len(p) <= limit for p in pieces if not speakable(p))

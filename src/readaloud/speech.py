@@ -257,14 +257,18 @@ def split_to_fit(text: str, limit: int, measure: Callable[[str], int]) -> list[s
         current += piece
     if current:
         out.append(current)
-    # punctuation-only pieces go with their neighbour
+    # punctuation-only pieces go with their neighbour: the one before, or (at the start) the one after
     merged: list[str] = []
+    leading = ""
     for piece in out:
-        if merged and not speakable(piece):
+        if speakable(piece):
+            merged.append(leading + piece)
+            leading = ""
+        elif merged:
             merged[-1] += piece
         else:
-            merged.append(piece)
-    return merged
+            leading += piece
+    return merged or out  # nothing speakable at all: leave the pieces as cut
 
 
 def _hard_cut(text: str, limit: int, measure: Callable[[str], int]) -> int:
