@@ -9,7 +9,15 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from readaloud.feed import FeedSettings, build_feed, load_records, podcast_guid, write_feed
+from readaloud.feed import (
+    EpisodeRecord,
+    FeedSettings,
+    build_feed,
+    load_records,
+    podcast_guid,
+    read_cue_times,
+    write_feed,
+)
 from tests.conftest import run_cli
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
@@ -84,6 +92,40 @@ def test_sections_mode_has_one_item_per_section(example_output: Path) -> None:
     assert len({e.id for e in parsed.entries}) == 4
     for entry, section in zip(parsed.entries, records[0].sections, strict=True):
         assert entry.enclosures[0].href.endswith(section.file)
+
+
+def test_sections_feed_reads_in_order_with_its_own_text(example_output: Path) -> None:
+    """What a date-sorting app (podcast-feed-parser, most players) makes of a sections feed."""
+    records = load_records(example_output)
+    xml = build_feed(records, FeedSettings(base_url=BASE, mode="sections", image="cover.png"), now=NOW)
+    parsed = feedparser.parse(xml)
+    assert parsed.feed.itunes_type == "serial"
+    by_date = sorted(parsed.entries, key=lambda e: e.published_parsed)
+    assert [int(e.itunes_episode) for e in by_date] == [1, 2, 3, 4]
+    assert len({e.published_parsed for e in parsed.entries}) == 4  # strictly increasing, no ties
+    assert len({e.summary for e in by_date}) == 4
+    record = records[0]
+    for entry, section in zip(by_date, record.sections, strict=True):
+        assert section.opening and section.opening[:10] in entry.summary
+        assert entry.link == f"{BASE}{record.slug}/{record.audio}"  # the whole episode
+    import xml.etree.ElementTree as ET
+
+    podcast = "{https://podcastindex.org/namespace/1.0}"
+    items = ET.fromstring(xml).iter("item")
+    for item, section in zip(items, record.sections, strict=True):
+        (transcript,) = item.findall(f"{podcast}transcript")
+        assert transcript.get("url") == f"{BASE}{record.slug}/{section.transcript}"
+        assert (example_output / record.slug / section.transcript).is_file()
+
+
+def test_section_transcripts_are_timed_within_their_own_mp3(example_episode: Path) -> None:
+    from readaloud.audio import decoded_duration
+
+    record = EpisodeRecord.load(example_episode)
+    for section in record.sections:
+        times = read_cue_times((example_episode / section.transcript).read_text(encoding="utf-8"))
+        assert times[0][0] < 1.0  # starts at the start of the section file, not of the episode
+        assert times[-1][1] <= decoded_duration(example_episode / section.file) + 0.05
 
 
 def test_text_is_escaped(example_output: Path) -> None:

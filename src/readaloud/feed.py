@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -211,6 +211,8 @@ class SectionRecord:
     duration: float
     size: int
     start: float  # where it starts in the episode
+    opening: str = ""  # its first sentences (the item description in a sections feed)
+    transcript: str = ""  # its own WebVTT, timed within its MP3
 
 
 @dataclass(frozen=True)
@@ -345,15 +347,16 @@ def build_feed(records: Sequence[EpisodeRecord], settings: FeedSettings, *, now:
     if sub:
         _el(category, "itunes:category", text=sub)
     _el(channel, "itunes:explicit", "true" if settings.explicit else "false")
-    _el(channel, "itunes:type", "episodic")
+    # a sections feed is a series to hear in order; an episodes feed is newest first
+    _el(channel, "itunes:type", "serial" if settings.mode == "sections" else "episodic")
     _el(channel, "podcast:guid", podcast_guid(feed_url))
     _el(channel, "podcast:locked", "yes" if settings.locked else "no", owner=settings.owner_email)
     _el(channel, "podcast:txt", "true", purpose="ai-content")
 
-    for record in records:
+    for number, record in enumerate(records):
         if settings.mode == "sections":
             for section in record.sections:
-                _section_item(channel, record, section, base)
+                _section_item(channel, record, section, base, season=len(records) - number)
         else:
             _episode_item(channel, record, base)
     ET.indent(rss, space="  ")
@@ -372,6 +375,7 @@ def _item(
     file: str,
     size: int,
     duration: float,
+    published: datetime | None = None,
 ) -> ET.Element:
     """One <item> with what every episode needs: text, guid, date, enclosure, duration."""
     item = _el(channel, "item")
@@ -379,7 +383,7 @@ def _item(
     _el(item, "description", description)
     _el(item, "content:encoded", "".join(f"<p>{_escape(p)}</p>" for p in description.split("\n") if p))
     _el(item, "guid", guid, isPermaLink="false")
-    _el(item, "pubDate", format_datetime(datetime.fromisoformat(record.published)))
+    _el(item, "pubDate", format_datetime(published or datetime.fromisoformat(record.published)))
     _el(item, "itunes:author", record.credit or record.source or "readaloud")
     _el(item, "itunes:explicit", "false")
     _el(item, "enclosure", url=url_for(base, record.slug, file), length=str(size), type="audio/mpeg")
@@ -411,29 +415,42 @@ def _episode_item(channel: ET.Element, record: EpisodeRecord, base: str) -> None
         type="application/json+chapters",
     )
     for file, kind in ((record.transcript_vtt, "text/vtt"), (record.transcript_srt, "application/x-subrip")):
-        _el(
-            item,
-            "podcast:transcript",
-            url=url_for(base, record.slug, file),
-            type=kind,
-            language=record.language.lower(),
-            rel="captions",
-        )
+        _transcript(item, record, base, file, kind)
 
 
-def _section_item(channel: ET.Element, record: EpisodeRecord, section: SectionRecord, base: str) -> None:
+def _transcript(item: ET.Element, record: EpisodeRecord, base: str, file: str, kind: str) -> None:
+    _el(
+        item,
+        "podcast:transcript",
+        url=url_for(base, record.slug, file),
+        type=kind,
+        language=record.language.lower(),
+        rel="captions",
+    )
+
+
+def _section_item(
+    channel: ET.Element, record: EpisodeRecord, section: SectionRecord, base: str, *, season: int
+) -> None:
+    """One section as an item: its own text and transcript, dated a second after the one before it,
+    so apps that sort by date keep reading order; the item links to the whole episode."""
     item = _item(
         channel,
         record,
         base,
         title=record.title if section.index == 0 else f"{record.title}：{section.title}",
         guid=f"{record.guid}#s{section.index}",
-        description=record.description + _voice_line(record),
+        description=(section.opening or record.description) + _voice_line(record),
         file=section.file,
         size=section.size,
         duration=section.duration,
+        published=datetime.fromisoformat(record.published) + timedelta(seconds=section.index),
     )
+    _el(item, "link", url_for(base, record.slug, record.audio))
+    _el(item, "itunes:season", str(season))  # one article, one season: numbers never collide
     _el(item, "itunes:episode", str(section.index + 1))
+    if section.transcript:
+        _transcript(item, record, base, section.transcript, "text/vtt")
 
 
 DEFAULT_COVER = "cover.png"

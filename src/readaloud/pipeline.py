@@ -26,7 +26,7 @@ from .feed import (
 )
 from .fsutil import write_text
 from .load import load_article
-from .model import Article, Chapter, Cue, SpokenChunk, Voice
+from .model import Article, Chapter, Cue, Section, SpokenChunk, Voice
 from .segment import segment
 from .slug import slugify, unique_slugs
 from .speech import plan_chunks
@@ -259,6 +259,9 @@ def _assemble(
     write_text(folder / f"{slug}.vtt", webvtt(cues))
     write_text(folder / f"{slug}.srt", srt(cues))
     write_text(folder / f"{slug}.txt", article_text(article))
+    section_vtts = [name.removesuffix(".mp3") + ".vtt" for name in names]
+    for name, own in zip(section_vtts, section_cues, strict=True):
+        write_text(folder / name, webvtt(own))  # times within the section's own MP3
 
     lead = (
         " ".join(s.text for s in article.sections[0].sentences) if article.sections[0].heading is None else ""
@@ -291,6 +294,8 @@ def _assemble(
                 round(durations[i], 3),
                 (folder / names[i]).stat().st_size,
                 round(starts[i], 3),
+                opening=opening(article.sections[i]),
+                transcript=section_vtts[i],
             )
             for i in range(total)
         ),
@@ -301,6 +306,7 @@ def _assemble(
         folder,
         keep={
             *names,
+            *section_vtts,
             episode_name,
             RECORD_NAME,
             record.chapters,
@@ -343,6 +349,16 @@ def _pause_after(chunk: SpokenChunk, following: SpokenChunk, settings: audio.Aud
     if (following.kind, following.sentence) == (chunk.kind, chunk.sentence) and chunk.sentence >= 0:
         return CLAUSE_PAUSE
     return settings.sentence_pause
+
+
+def opening(section: Section, *, limit: int = 120) -> str:
+    """The first sentences of a section, up to about `limit` characters: its feed description."""
+    text = ""
+    for sentence in section.sentences:
+        if text and len(text) + len(sentence.text) > limit:
+            break
+        text += sentence.text
+    return text
 
 
 def article_text(article: Article) -> str:
