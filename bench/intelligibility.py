@@ -77,7 +77,7 @@ def convert_with(name: str, out: Path) -> tuple[list[str], list[str]]:
 
     from readaloud.engines.registry import EngineSettings, build, voice_for
     from readaloud.pipeline import ConvertOptions, convert, prepare
-    from readaloud.speech import plan_chunks
+    from readaloud.speech import plan_for
     from readaloud.voices import presets, resolve_voice
 
     engine = build(name, EngineSettings(cache_dir=Path(platformdirs.user_cache_dir("readaloud"))))
@@ -85,9 +85,7 @@ def convert_with(name: str, out: Path) -> tuple[list[str], list[str]]:
     record = convert(
         EXAMPLE, engine=engine, voice=voice, options=ConvertOptions(output=out), now=datetime.now(UTC)
     )
-    chunks = plan_chunks(
-        prepare(EXAMPLE), max_bytes=engine.max_chunk_bytes, reads_numbers=engine.reads_numbers
-    )
+    chunks = plan_for(prepare(EXAMPLE), engine)
     said = ["".join(c.spoken for c in chunks if c.section == s.index) for s in record.sections]
     return [str(out / record.slug / s.file) for s in record.sections], said
 

@@ -28,15 +28,13 @@ def one(name: str) -> None:
 
     from readaloud.engines.registry import EngineSettings, build, voice_for
     from readaloud.pipeline import prepare
-    from readaloud.speech import plan_chunks
+    from readaloud.speech import plan_for
     from readaloud.voices import presets, resolve_voice
 
     settings = EngineSettings(cache_dir=Path(platformdirs.user_cache_dir("readaloud")))
     engine = build(name, settings)
     voice = voice_for(name, resolve_voice(None), presets())
-    chunks = plan_chunks(
-        prepare(EXAMPLE), max_bytes=engine.max_chunk_bytes, reads_numbers=engine.reads_numbers
-    )
+    chunks = plan_for(prepare(EXAMPLE), engine)
     engine.synthesize(chunks[0].spoken, voice)  # load the model outside the timing
     start = time.perf_counter()
     audio = sum(engine.synthesize(c.spoken, voice).duration for c in chunks)

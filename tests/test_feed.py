@@ -9,15 +9,9 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from readaloud.feed import (
-    EpisodeRecord,
-    FeedSettings,
-    build_feed,
-    load_records,
-    podcast_guid,
-    read_cue_times,
-    write_feed,
-)
+from readaloud.episode import EpisodeRecord, load_records
+from readaloud.feed import FeedSettings, build_feed, podcast_guid, write_feed
+from readaloud.transcript import read_cue_times
 from tests.conftest import run_cli
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)

@@ -11,7 +11,8 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
 from readaloud.audio import decoded_duration, loudness, probe
-from readaloud.feed import EpisodeRecord, read_cue_times
+from readaloud.episode import EpisodeRecord
+from readaloud.transcript import read_cue_times
 
 SECTION_PAUSE = 1.2  # the default AudioSettings.section_pause
 HEADINGS = [

@@ -8,8 +8,10 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from . import audio
+from .episode import RECORD_NAME, EpisodeRecord, load_records
 from .errors import ReadaloudError
-from .feed import FEED_NAME, NS, RECORD_NAME, EpisodeRecord, FeedSettings, load_records, read_cue_times
+from .feed import FEED_NAME, NS, FeedSettings
+from .transcript import read_cue_times
 
 DURATION_TOLERANCE = 0.1  # seconds
 LOUDNESS_TOLERANCE = 1.0  # LU

@@ -30,11 +30,12 @@ from .check import check_output
 from .clean import clean
 from .config import CONFIG_NAME, TEMPLATE, Settings, check_feed, check_image, load_settings
 from .engines.registry import EngineSettings, build, choose
+from .episode import load_records, remove_episode
 from .errors import ConfigError, OutputError, ReadaloudError
-from .feed import FeedSettings, load_records, write_feed
+from .feed import FeedSettings, write_feed
 from .load import find_articles, load_article
-from .pipeline import CACHE_DIR, ConvertOptions, convert, prepare, remove_episode
-from .speech import load_lexicon, plan_chunks
+from .pipeline import CACHE_DIR, ConvertOptions, convert, prepare
+from .speech import load_lexicon, plan_for
 from .synthesize import Cache, ChunkAudio, RetryPolicy, Stats
 from .voices import presets, resolve_voice
 
@@ -351,13 +352,7 @@ def outline_cmd(
     if spoken:
         eng = build(engine, _engine_settings(settings))
         phonemes = getattr(eng, "phonemes", None)
-        for c in plan_chunks(
-            article,
-            max_bytes=eng.max_chunk_bytes,
-            reads_numbers=eng.reads_numbers,
-            lexicon=_lexicon(settings, lexicon),
-            announce=announce,
-        ):
+        for c in plan_for(article, eng, lexicon=_lexicon(settings, lexicon), announce=announce):
             out.print(f"[{c.section}:{c.kind}] {c.spoken}", markup=False)
             if phonemes is not None:
                 out.print(f"    /{phonemes(c.spoken)}/", markup=False)

@@ -1,30 +1,28 @@
-"""Episodes -> what players and directories read: chapters JSON, WebVTT/SRT, episode.json, RSS.
+"""Episode records -> the RSS feed (and the plain cover it falls back on).
 
 The RSS is built with ElementTree (never by string concatenation) in the
 RSS 2.0 + itunes + podcast (Podcasting 2.0) + atom + content namespaces.
-Each episode folder holds episode.json, the record the feed is rebuilt from,
-so `readaloud feed` needs nothing but the output folder.
+It is rebuilt from the episode records alone (episode.py), so `readaloud
+feed` needs nothing but the output folder.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import struct
 import uuid
 import xml.etree.ElementTree as ET
 import zlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote, urlsplit
 
+from .episode import EpisodeRecord, SectionRecord, load_records
 from .errors import FeedError
 from .fsutil import write_bytes, write_text
-from .model import Chapter, Cue
 
 NS = {
     "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
@@ -33,7 +31,6 @@ NS = {
     "content": "http://purl.org/rss/1.0/modules/content/",
 }
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
-RECORD_NAME = "episode.json"
 FEED_NAME = "feed.xml"
 
 # Apple Podcasts categories and their subcategories.
@@ -133,134 +130,6 @@ def parse_category(value: str) -> tuple[str, str | None]:
         allowed = ", ".join(APPLE_CATEGORIES[main]) or "none"
         raise FeedError(f"category {value!r}: {main} has subcategories {allowed}")
     return main, sub or None
-
-
-# ---- chapters and transcripts ------------------------------------------------------
-
-
-def chapters_json(chapters: Sequence[Chapter]) -> str:
-    """Podcasting 2.0 JSON chapters, version 1.2.0."""
-    body = {
-        "version": "1.2.0",
-        "chapters": [
-            {"startTime": round(c.start, 3), "endTime": round(c.end, 3), "title": c.title} for c in chapters
-        ],
-    }
-    return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
-
-
-def wrap(text: str, width: int) -> list[str]:
-    """Lines of at most `width` characters, broken after punctuation where possible."""
-    lines: list[str] = []
-    rest = text.strip()
-    while len(rest) > width:
-        window = rest[:width]
-        cut = max(window.rfind(p) for p in "，、；：。！？,;: ")
-        cut = cut + 1 if cut >= width // 2 else width
-        lines.append(rest[:cut].strip())
-        rest = rest[cut:].strip()
-    if rest:
-        lines.append(rest)
-    return lines
-
-
-def _clock(seconds: float, sep: str) -> str:
-    ms = round(seconds * 1000)
-    h, ms = divmod(ms, 3_600_000)
-    m, ms = divmod(ms, 60_000)
-    s, ms = divmod(ms, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
-
-
-def webvtt(cues: Sequence[Cue], *, width: int = 32) -> str:
-    out = ["WEBVTT", ""]
-    for i, cue in enumerate(cues, start=1):
-        out += [str(i), f"{_clock(cue.start, '.')} --> {_clock(cue.end, '.')}", *wrap(cue.text, width), ""]
-    return "\n".join(out)
-
-
-def srt(cues: Sequence[Cue], *, width: int = 32) -> str:
-    out = []
-    for i, cue in enumerate(cues, start=1):
-        out += [str(i), f"{_clock(cue.start, ',')} --> {_clock(cue.end, ',')}", *wrap(cue.text, width), ""]
-    return "\n".join(out)
-
-
-_TIME = re.compile(r"(\d+):(\d{2}):(\d{2})[.,](\d{3}) --> (\d+):(\d{2}):(\d{2})[.,](\d{3})")
-
-
-def read_cue_times(text: str) -> list[tuple[float, float]]:
-    """(start, end) of each cue in a VTT or SRT file."""
-    out = []
-    for m in _TIME.finditer(text):
-        g = [int(x) for x in m.groups()]
-        out.append(
-            (g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000, g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000)
-        )
-    return out
-
-
-# ---- episode records -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SectionRecord:
-    index: int
-    title: str
-    file: str
-    duration: float
-    size: int
-    start: float  # where it starts in the episode
-    opening: str = ""  # its first sentences (the item description in a sections feed)
-    transcript: str = ""  # its own WebVTT, timed within its MP3
-
-
-@dataclass(frozen=True)
-class EpisodeRecord:
-    slug: str
-    guid: str
-    title: str
-    description: str
-    credit: str | None
-    source: str | None
-    input_path: str
-    language: str
-    published: str  # ISO 8601, set on first conversion and kept
-    updated: str
-    duration: float
-    audio: str
-    size: int
-    chapters: str
-    transcript_vtt: str
-    transcript_srt: str
-    text: str
-    engine: str
-    voice: str
-    sections: tuple[SectionRecord, ...] = field(default=())
-    identity: str = ""  # pipeline.article_identity; empty in records written before it existed
-
-    def save(self, folder: Path) -> None:
-        write_text(folder / RECORD_NAME, json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n")
-
-    @classmethod
-    def load(cls, folder: Path) -> EpisodeRecord:
-        path = folder / RECORD_NAME
-        try:
-            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-            data["sections"] = tuple(SectionRecord(**s) for s in data.get("sections", ()))
-            return cls(**data)
-        except (OSError, ValueError, TypeError) as exc:
-            raise FeedError(
-                f"{path} is unreadable ({exc}): re-convert that article or remove its folder"
-            ) from exc
-
-
-def load_records(root: Path) -> list[EpisodeRecord]:
-    """Every episode under the output root, newest first (then by slug, for stable order)."""
-    if not root.is_dir():
-        return []
-    records = [EpisodeRecord.load(p.parent) for p in sorted(root.glob(f"*/{RECORD_NAME}"))]
-    return sorted(records, key=lambda r: (r.published, r.slug), reverse=True)
 
 
 # ---- the RSS feed ----------------------------------------------------------------------

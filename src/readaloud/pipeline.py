@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
@@ -14,23 +13,17 @@ from pathlib import Path
 from . import audio
 from .clean import clean
 from .engines.base import Engine
+from .episode import RECORD_NAME, EpisodeRecord, SectionRecord
 from .errors import EngineError, InputError, OutputError, ReadaloudError
-from .feed import (
-    RECORD_NAME,
-    EpisodeRecord,
-    FeedSettings,
-    SectionRecord,
-    chapters_json,
-    srt,
-    webvtt,
-)
+from .feed import FeedSettings
 from .fsutil import write_text
 from .load import load_article
-from .model import Article, Chapter, Cue, Section, SpokenChunk, Voice
+from .model import Article, Cue, Section, SpokenChunk, Voice
 from .segment import segment
 from .slug import slugify, unique_slugs
-from .speech import plan_chunks
+from .speech import plan_for
 from .synthesize import Cache, ChunkAudio, RetryPolicy, Stats, render_all
+from .transcript import caption_cues, chapters_json, layout, srt, webvtt
 
 CACHE_DIR = ".cache"
 HEADING_PAUSE = 0.6
@@ -106,13 +99,7 @@ def convert(
     8. write episode.json, the record the feed is built from (feed.py)
     """
     article = prepare(path)  # 1-3
-    chunks = plan_chunks(  # 4
-        article,
-        max_bytes=engine.max_chunk_bytes,
-        reads_numbers=engine.reads_numbers,
-        lexicon=options.lexicon,
-        announce=options.announce,
-    )
+    chunks = plan_for(article, engine, lexicon=options.lexicon, announce=options.announce)  # 4
     if on_plan is not None:
         on_plan(len(chunks))
     identity = article_identity(article)
@@ -229,21 +216,9 @@ def _assemble(
     # 7: the episode is the sections with a pause between them
     gap = work / "gap.pcm"
     gap.write_bytes(audio.silence(settings.section_pause, settings.sample_rate))
-    order: list[Path] = []
-    starts: list[float] = []
-    t = 0.0
-    for i, (pcm, seconds) in enumerate(zip(pcm_files, durations, strict=True)):
-        if i:
-            order.append(gap)
-            t += settings.section_pause
-        starts.append(t)
-        order.append(pcm)
-        t += seconds
-    total_seconds = t
-    chapters = tuple(
-        Chapter(start, starts[i + 1] if i + 1 < len(starts) else total_seconds, titles[i])
-        for i, start in enumerate(starts)
-    )
+    chapters, starts = layout(durations, settings.section_pause, titles)
+    order = [part for i, pcm in enumerate(pcm_files) for part in ([gap, pcm] if i else [pcm])]
+    total_seconds = chapters[-1].end
     episode_name = f"{slug}.mp3"
     audio.encode(
         order,
@@ -319,9 +294,9 @@ def _assemble(
 
 
 def _write_section_pcm(done: list[ChunkAudio], pcm: Path, settings: audio.AudioSettings) -> list[Cue]:
-    """Join a section's chunks with pauses; one cue per sentence (or announcement)."""
+    """Join a section's chunks with pauses; caption cues from each chunk's real place in the audio."""
     writer = audio.PcmWriter(pcm, settings.sample_rate)
-    cues: list[Cue] = []
+    groups: list[list[Cue]] = []  # one per sentence or announcement: its chunks, timed
     try:
         for i, item in enumerate(done):
             start = writer.add_chunk(item.path)
@@ -331,15 +306,19 @@ def _write_section_pcm(done: list[ChunkAudio], pcm: Path, settings: audio.AudioS
             key = (item.chunk.kind, item.chunk.sentence)
             prev = done[i - 1].chunk if i else None
             if prev is not None and (prev.kind, prev.sentence) == key and key[1] >= 0:
-                cues[-1] = Cue(cues[-1].start, end, cues[-1].text + item.chunk.written)
+                if item.chunk.written:
+                    groups[-1].append(Cue(begin, end, item.chunk.written))
+                else:  # the rest of a piece whose spoken form needed two requests
+                    last = groups[-1][-1]
+                    groups[-1][-1] = Cue(last.start, end, last.text)
             else:
-                cues.append(Cue(begin, end, item.chunk.written))
+                groups.append([Cue(begin, end, item.chunk.written)])
             if i + 1 < len(done):
                 pause = _pause_after(item.chunk, done[i + 1].chunk, settings)
                 writer.write(audio.silence(pause, settings.sample_rate))
     finally:
         writer.close()
-    return cues
+    return caption_cues(groups)
 
 
 def _pause_after(chunk: SpokenChunk, following: SpokenChunk, settings: audio.AudioSettings) -> float:
@@ -389,11 +368,3 @@ def _remove_stale(folder: Path, *, keep: set[str]) -> None:
         orphan = item.name.startswith(".") and item.suffix == ".part"
         if item.is_file() and (produced or orphan):
             item.unlink()
-
-
-def remove_episode(output: Path, slug: str) -> Path:
-    folder = output / slug
-    if "/" in slug or slug.startswith(".") or not (folder / RECORD_NAME).exists():
-        raise InputError(f"no episode {slug!r} in {output}: `readaloud feed --list` shows the slugs")
-    shutil.rmtree(folder)
-    return folder

@@ -23,6 +23,7 @@ from typing import Any
 
 from pypinyin.constants import PINYIN_DICT
 
+from .engines.base import Engine
 from .errors import ConfigError
 from .model import Article, ReadingHint, SpokenChunk
 from .pinyin import contextual_reading, is_han, readings
@@ -30,7 +31,7 @@ from .pinyin import contextual_reading, is_han, readings
 _DIGITS = "零一二三四五六七八九"
 _PHONE_DIGITS = "零幺二三四五六七八九"
 _SPEAKABLE = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff]")
-_SOFT_BREAK = re.compile(r"(?<=[，、,：:])(?![0-9])")
+_SOFT_BREAK = re.compile(r"(?<=[，、,：:；;])(?![0-9])")
 
 # Short numbers that are service lines, read digit by digit.
 SERVICE_NUMBERS = frozenset(
@@ -257,18 +258,7 @@ def split_to_fit(text: str, limit: int, measure: Callable[[str], int]) -> list[s
         current += piece
     if current:
         out.append(current)
-    # punctuation-only pieces go with their neighbour: the one before, or (at the start) the one after
-    merged: list[str] = []
-    leading = ""
-    for piece in out:
-        if speakable(piece):
-            merged.append(leading + piece)
-            leading = ""
-        elif merged:
-            merged[-1] += piece
-        else:
-            leading += piece
-    return merged or out  # nothing speakable at all: leave the pieces as cut
+    return _attach_unspeakable(out)
 
 
 def _hard_cut(text: str, limit: int, measure: Callable[[str], int]) -> int:
@@ -314,17 +304,30 @@ def plan_chunks(
     reads_numbers: bool,
     lexicon: Mapping[str, str] | None = None,
     announce: bool = True,
+    by_clause: bool = False,
 ) -> list[SpokenChunk]:
     """Every engine request for an article, in listening order.
 
     Section 0 opens with the title, each headed section with its heading, and
-    the last section closes with the credit (when `announce`).
+    the last section closes with the credit (when `announce`). With `by_clause`
+    (engines that report no timings inside a chunk), sentences go clause by
+    clause, so every clause's time in the audio is known exactly: captions are
+    cut there.
     """
     words = {**hint_lexicon(article.hints), **(lexicon or {})}
     chunks: list[SpokenChunk] = []
 
-    def add(section: int, sentence: int, written: str, kind: str) -> None:
-        spoken_all = spoken_form(written, lexicon=words, reads_numbers=reads_numbers)
+    def add(section: int, sentence: int, written: str, kind: str, say: Callable[[str], str] = str) -> None:
+        if by_clause and kind == "sentence":
+            clauses = [c for c in _SOFT_BREAK.split(written) if c]
+            if len(clauses) > 1:
+                for clause in _attach_unspeakable(clauses):
+                    add_piece(section, sentence, clause, kind, say)
+                return
+        add_piece(section, sentence, written, kind, say)
+
+    def add_piece(section: int, sentence: int, written: str, kind: str, say: Callable[[str], str]) -> None:
+        spoken_all = spoken_form(say(written), lexicon=words, reads_numbers=reads_numbers)
         if not speakable(spoken_all):
             return
         if utf8_len(spoken_all) <= max_bytes:
@@ -332,7 +335,7 @@ def plan_chunks(
             return
         measure = utf8_len if reads_numbers else spoken_estimate
         for piece in split_to_fit(written, max_bytes, measure):
-            spoken = spoken_form(piece, lexicon=words, reads_numbers=reads_numbers)
+            spoken = spoken_form(say(piece), lexicon=words, reads_numbers=reads_numbers)
             parts = [p for p in split_to_fit(spoken, max_bytes, utf8_len) if speakable(p)]
             for n, part in enumerate(parts):
                 # the written piece goes with the first part only, so the transcript never repeats it
@@ -347,8 +350,39 @@ def plan_chunks(
         for n, sentence in enumerate(section.sentences):
             add(section.index, n, sentence.text, "sentence")
         if announce and pos == last and article.credit:
-            add(section.index, -1, spoken_credit(article.credit), "credit")
+            # the transcript shows the credit as written; the voice takes a breath before the role
+            add(section.index, -1, article.credit, "credit", spoken_credit)
     return chunks
+
+
+def _attach_unspeakable(pieces: list[str]) -> list[str]:
+    """Pieces with nothing to say (a lone quote mark) join their neighbour: the one before,
+    or at the start the one after. With nothing speakable at all, the pieces stay as they are."""
+    merged: list[str] = []
+    leading = ""
+    for piece in pieces:
+        if speakable(piece):
+            merged.append(leading + piece)
+            leading = ""
+        elif merged:
+            merged[-1] += piece
+        else:
+            leading += piece
+    return merged or pieces
+
+
+def plan_for(
+    article: Article, engine: Engine, *, lexicon: Mapping[str, str] | None = None, announce: bool = True
+) -> list[SpokenChunk]:
+    """plan_chunks with the engine's own limits and habits."""
+    return plan_chunks(
+        article,
+        max_bytes=engine.max_chunk_bytes,
+        reads_numbers=engine.reads_numbers,
+        lexicon=lexicon,
+        announce=announce,
+        by_clause=engine.by_clause,
+    )
 
 
 def han_count(text: str) -> int:

@@ -32,6 +32,9 @@ class Engine(Protocol):
     reads_numbers: bool
     #: how many requests may run at once without harming the engine
     max_concurrency: int
+    #: True when sentences should be sent clause by clause: local engines, where a request
+    #: costs nothing and no timing is reported inside one, so captions get exact clause times
+    by_clause: bool
 
     def synthesize(self, text: str, voice: Voice) -> Speech:
         """Speak one chunk; raise TransientEngineError for faults worth a retry."""

@@ -55,6 +55,7 @@ class EdgeEngine:
     name = "edge"
     max_chunk_bytes = 3000  # edge-tts cuts at 4,096 bytes of escaped text: stay well below
     reads_numbers = True
+    by_clause = False  # one request per sentence: the service throttles
     max_concurrency = 16
 
     def __init__(self, *, url: str | None = None, timeout: float = 30.0) -> None:

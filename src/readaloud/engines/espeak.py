@@ -93,6 +93,7 @@ class EspeakEngine:
     name = "espeak"
     max_chunk_bytes = 1500
     reads_numbers = False
+    by_clause = True
 
     def __init__(self, *, workers: int | None = None) -> None:
         self.workers = max(1, workers if workers is not None else (os.cpu_count() or 1))

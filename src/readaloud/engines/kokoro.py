@@ -202,6 +202,7 @@ class KokoroEngine:
     # The model's memory grows with the audio of one call; longer chunks sound no better.
     max_chunk_bytes = 150
     reads_numbers = False
+    by_clause = True
 
     def __init__(self, *, cache_dir: Path, device: str = "auto", cores: int | None = None) -> None:
         self.cache_dir = cache_dir

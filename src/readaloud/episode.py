@@ -1,0 +1,82 @@
+"""Episode folders <-> EpisodeRecord: episode.json, the record the feed and checks are built from."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import FeedError, InputError
+from .fsutil import write_text
+
+RECORD_NAME = "episode.json"
+
+
+@dataclass(frozen=True)
+class SectionRecord:
+    index: int
+    title: str
+    file: str
+    duration: float
+    size: int
+    start: float  # where it starts in the episode
+    opening: str = ""  # its first sentences (the item description in a sections feed)
+    transcript: str = ""  # its own WebVTT, timed within its MP3
+
+
+@dataclass(frozen=True)
+class EpisodeRecord:
+    slug: str
+    guid: str
+    title: str
+    description: str
+    credit: str | None
+    source: str | None
+    input_path: str
+    language: str
+    published: str  # ISO 8601, set on first conversion and kept
+    updated: str
+    duration: float
+    audio: str
+    size: int
+    chapters: str
+    transcript_vtt: str
+    transcript_srt: str
+    text: str
+    engine: str
+    voice: str
+    sections: tuple[SectionRecord, ...] = field(default=())
+    identity: str = ""  # pipeline.article_identity; empty in records written before it existed
+
+    def save(self, folder: Path) -> None:
+        write_text(folder / RECORD_NAME, json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, folder: Path) -> EpisodeRecord:
+        path = folder / RECORD_NAME
+        try:
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            data["sections"] = tuple(SectionRecord(**s) for s in data.get("sections", ()))
+            return cls(**data)
+        except (OSError, ValueError, TypeError) as exc:
+            raise FeedError(
+                f"{path} is unreadable ({exc}): re-convert that article or remove its folder"
+            ) from exc
+
+
+def load_records(root: Path) -> list[EpisodeRecord]:
+    """Every episode under the output root, newest first (then by slug, for stable order)."""
+    if not root.is_dir():
+        return []
+    records = [EpisodeRecord.load(p.parent) for p in sorted(root.glob(f"*/{RECORD_NAME}"))]
+    return sorted(records, key=lambda r: (r.published, r.slug), reverse=True)
+
+
+def remove_episode(output: Path, slug: str) -> Path:
+    folder = output / slug
+    if "/" in slug or slug.startswith(".") or not (folder / RECORD_NAME).exists():
+        raise InputError(f"no episode {slug!r} in {output}: `readaloud feed --list` shows the slugs")
+    shutil.rmtree(folder)
+    return folder
