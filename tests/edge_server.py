@@ -2,8 +2,9 @@
 
 It answers `Path:speech.config` + `Path:ssml` text frames the way the real
 service does: `turn.start`, binary `Path:audio` frames (2-byte big-endian
-header length, headers, MP3 bytes), `audio.metadata` with SentenceBoundary
-offsets in 100 ns ticks, a final empty audio frame, `turn.end`. The audio is
+header length, headers, MP3 bytes), `audio.metadata` messages (a
+SentenceBoundary, or a WordBoundary per word when the client's speech.config
+asks for them; one boundary a message, offsets in 100 ns ticks), a final empty audio frame, `turn.end`. The audio is
 a real 24 kHz / 48 kbit/s mono MP3 made by ffmpeg, one tone per sentence,
 lasting as long as the text would take to say (5 characters a second).
 """
@@ -112,10 +113,14 @@ class EdgeServer:
         return ws
 
     async def _serve(self, ws: web.WebSocketResponse, fault: str | None) -> None:
+        words = False  # what the client's speech.config asked for
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
             head, _, body = msg.data.partition("\r\n\r\n")
+            if "Path:speech.config" in head:
+                words = '"wordBoundaryEnabled":"true"' in body
+                continue
             if "Path:ssml" not in head:
                 continue
             text = unescape(re.sub(r"<[^>]+>", "", body)).strip()
@@ -138,23 +143,10 @@ class EdgeServer:
             if fault != "no_audio":
                 seconds = len(text) / CHARS_PER_SECOND
                 audio = self.mp3(seconds / 10 if fault == "truncate" else seconds)
-                meta = {
-                    "Metadata": [
-                        {
-                            "Type": "SentenceBoundary",
-                            "Data": {
-                                "Offset": round(0.05 * TICKS),
-                                "Duration": round((len(audio) / 6000 - 0.1) * TICKS),
-                                "text": {
-                                    "Text": text,
-                                    "Length": len(text),
-                                    "BoundaryType": "SentenceBoundary",
-                                },
-                            },
-                        }
-                    ]
-                }
-                await ws.send_str(_text_frame(rid, "audio.metadata", meta))
+                spoken = len(audio) / 6000 - 0.1
+                found = _word_boundaries(text, spoken) if words else [_boundary(text, 0.05, spoken)]
+                for boundary in found:  # like the service: one metadata message per boundary
+                    await ws.send_str(_text_frame(rid, "audio.metadata", {"Metadata": [boundary]}))
                 for start in range(0, len(audio), 4096):
                     await ws.send_bytes(_audio_frame(rid, audio[start : start + 4096]))
                 await ws.send_bytes(_audio_frame(rid, b""))
@@ -168,6 +160,25 @@ class EdgeServer:
                 {"ShortName": "en-US-EmmaNeural", "Gender": "Female", "Locale": "en-US"},
             ]
         )
+
+
+def _boundary(text: str, start: float, seconds: float, kind: str = "SentenceBoundary") -> dict[str, object]:
+    return {
+        "Type": kind,
+        "Data": {
+            "Offset": round(start * TICKS),
+            "Duration": round(seconds * TICKS),
+            "text": {"Text": text, "Length": len(text), "BoundaryType": kind},
+        },
+    }
+
+
+def _word_boundaries(text: str, seconds: float) -> list[dict[str, object]]:
+    """Like the service: one boundary per word (here a Han character, a Latin word or a number),
+    none for punctuation, spread over the speech."""
+    words = re.findall(r"[A-Za-z0-9]+|[\u4e00-\u9fff]", text) or [text]
+    step = seconds / len(words)
+    return [_boundary(w, 0.05 + i * step, step, "WordBoundary") for i, w in enumerate(words)]
 
 
 def _text_frame(rid: str, path: str, body: object) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,15 +38,16 @@ def chunks(n: int) -> list[SpokenChunk]:
     ]
 
 
-def test_synthesizes_mp3_with_sentence_timings(edge_server: EdgeServer) -> None:
+def test_synthesizes_mp3_with_word_timings(edge_server: EdgeServer) -> None:
     speech = EdgeEngine(url=edge_server.url).synthesize("你好，世界。这是一个测试句子。", VOICE)
     assert (
         speech.format == "mp3" and speech.audio[:3] in (b"ID3", b"\xff\xfb", b"\xff\xf3")
     ) or speech.audio[0] == 0xFF
     assert 2.5 < speech.duration < 4.0  # 15 characters at the server's 5 per second
-    assert len(speech.boundaries) == 1
+    assert [b.text for b in speech.boundaries] == list("你好世界这是一个测试句子")  # words, no marks
     assert speech.boundaries[0].start == pytest.approx(0.05)
-    assert speech.boundaries[0].end <= speech.duration
+    assert all(a.start < b.start for a, b in itertools.pairwise(speech.boundaries))
+    assert speech.boundaries[-1].end <= speech.duration
     assert edge_server.texts == ["你好，世界。这是一个测试句子。"]
 
 

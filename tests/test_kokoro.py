@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import wave
 from pathlib import Path
@@ -57,11 +58,10 @@ def test_real_synthesis_sounds_like_a_sentence(kokoro_cache: Path) -> None:
     # 19 characters at a newsreader's 3-6 syllables a second
     assert 2.5 <= speech.duration <= 7.0
     assert abs(len(samples) / 24_000 - speech.duration) < 0.01
-    (bound,) = speech.boundaries
-    assert (
-        0 <= bound.start <= 0.06 and speech.duration - 0.11 <= bound.end <= speech.duration
-    )  # tails trimmed
-    middle = samples[int(bound.start * 24_000) : int(bound.end * 24_000)]
+    first, last = speech.boundaries[0], speech.boundaries[-1]
+    assert [b.text for b in speech.boundaries] == ["苏州市召开座谈会，", "认真听取群众意见建议。"]
+    assert 0 <= first.start <= 0.06 and speech.duration - 0.11 <= last.end <= speech.duration  # tails trimmed
+    middle = samples[int(first.start * 24_000) : int(last.end * 24_000)]
     assert np.sqrt(np.mean(middle**2)) > 0.02  # speech, not silence or hiss
     faster = engine.synthesize(SENTENCE, Voice("kokoro", "zm_yunyang", rate="+50%"))
     assert faster.duration < speech.duration * 0.8
@@ -168,7 +168,7 @@ def test_outline_shows_the_phonemes_the_model_gets(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     sentence = [i for i, x in enumerate(lines) if x.startswith("[0:sentence]")]
-    assert len(sentence) == 2  # clause by clause: kokoro's captions are timed per clause
+    assert len(sentence) == 1  # whole sentences: the voice sounds better with the context
     phonemes = [lines[i + 1] for i in sentence]
     assert all(p.startswith("    /") and p.endswith("/") for p in phonemes)
     said = "".join(phonemes).replace(" ", "")
@@ -182,3 +182,31 @@ def test_a_bad_device_is_a_config_error(tmp_path: Path) -> None:
     article.write_text("测试标题\n这是一段足够长的正文。\n", encoding="utf-8")
     done = run_cli("convert", str(article), "-o", str(tmp_path / "out"), "--device", "tpu")
     assert done.returncode == 2 and "unknown device 'tpu'" in done.stderr and "cpu" in done.stderr
+
+
+def test_clause_times_come_from_the_pauses_in_the_audio(kokoro_cache: Path) -> None:
+    text = "全省广大党员干部深学、细查、笃行，在与群众互动交流的过程中受触动、受教育、受启发，"
+    engine = KokoroEngine(cache_dir=kokoro_cache)
+    speech = engine.synthesize(text, Voice("kokoro", "zm_yunyang"))
+    clauses = [
+        "全省广大党员干部深学、",
+        "细查、",
+        "笃行，",
+        "在与群众互动交流的过程中受触动、",
+        "受教育、",
+        "受启发，",
+    ]
+    assert [b.text for b in speech.boundaries] == clauses
+    assert all(b.start < b.end for b in speech.boundaries)
+    assert all(a.end <= b.start for a, b in itertools.pairwise(speech.boundaries))
+    # the cuts sit in real pauses: the audio between one clause and the next is quiet
+    with wave.open(io.BytesIO(speech.audio)) as w:
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64) / 32768
+    quiet = 0
+    for a, b in itertools.pairwise(speech.boundaries):
+        gap = samples[int(a.end * 24_000) : int(b.start * 24_000)]
+        quiet += len(gap) >= 0.04 * 24_000 and float(np.abs(gap).max()) < 0.02
+    assert quiet >= 4
+    # the long fourth clause takes far more time than the short ones around it
+    lengths = [b.end - b.start for b in speech.boundaries]
+    assert lengths[3] > 2 * max(lengths[1], lengths[4])

@@ -133,3 +133,32 @@ def test_example_transcript_reads_right(example_episode: Path) -> None:
     assert "97.84%" in text and "百分之九十七" not in text
     for sentence in ("全省广大党员干部深学、细查、笃行", "暂无评论"):
         assert (sentence in text) == (sentence in body)
+
+
+def test_word_timings_place_cuts_where_the_words_are() -> None:
+    """Edge times each word: a cue cut inside a sentence starts where that word was heard."""
+    from readaloud.model import Boundary
+    from readaloud.transcript import timed_pieces
+
+    written = "今天天气很好，我们一起去城市公园散步，看到了很多美丽的花朵和高大的绿色树木。"
+    words = ["今天", "天气", "很", "好", "我们", "一起", "去", "城市", "公园", "散步", "看到", "了", "很多"]
+    words += ["美丽", "的", "花朵", "和", "高大", "的", "绿色", "树木"]
+    # uneven on purpose: the first words are slow, so times cannot come from proportions
+    starts = [0.1 + 0.9 * i if i < 6 else 5.5 + 0.2 * (i - 6) for i in range(len(words))]
+    bounds = [Boundary(s, s + 0.15, w) for s, w in zip(starts, words, strict=True)]
+    pieces = timed_pieces(written, bounds, 10.0, 9.5)
+    assert "".join(p.text for p in pieces) == written
+    assert pieces[3].text == "好，" and pieces[3].start == 10.0 + starts[3]
+    cues = caption_cues([pieces])
+    assert "".join(c.text for c in cues) == written
+    heard = {10.0 + s for s in starts}
+    assert all(c.start in heard for c in cues)
+    assert cues[0].text.endswith("，")  # the first cut is at a clause end, not mid-clause
+
+
+def test_a_spoken_form_that_differs_keeps_one_piece() -> None:
+    from readaloud.model import Boundary
+    from readaloud.transcript import timed_pieces
+
+    bounds = [Boundary(0.1, 0.5, "拨打"), Boundary(0.5, 2.0, "幺二三四五")]
+    assert timed_pieces("拨打12345", bounds, 3.0, 2.2) == [Cue(3.1, 5.0, "拨打12345")]

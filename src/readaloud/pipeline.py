@@ -23,7 +23,7 @@ from .segment import segment
 from .slug import slugify, unique_slugs
 from .speech import plan_for
 from .synthesize import Cache, ChunkAudio, RetryPolicy, Stats, render_all
-from .transcript import caption_cues, chapters_json, layout, srt, webvtt
+from .transcript import caption_cues, chapters_json, layout, srt, timed_pieces, webvtt
 
 CACHE_DIR = ".cache"
 HEADING_PAUSE = 0.6
@@ -300,19 +300,17 @@ def _write_section_pcm(done: list[ChunkAudio], pcm: Path, settings: audio.AudioS
     try:
         for i, item in enumerate(done):
             start = writer.add_chunk(item.path)
-            bounds = item.boundaries
-            begin = start + (bounds[0].start if bounds else 0.0)
-            end = start + (bounds[-1].end if bounds else item.duration)
+            pieces = timed_pieces(item.chunk.written, item.boundaries, start, item.duration)
             key = (item.chunk.kind, item.chunk.sentence)
             prev = done[i - 1].chunk if i else None
             if prev is not None and (prev.kind, prev.sentence) == key and key[1] >= 0:
                 if item.chunk.written:
-                    groups[-1].append(Cue(begin, end, item.chunk.written))
+                    groups[-1].extend(pieces)
                 else:  # the rest of a piece whose spoken form needed two requests
                     last = groups[-1][-1]
-                    groups[-1][-1] = Cue(last.start, end, last.text)
+                    groups[-1][-1] = Cue(last.start, pieces[-1].end, last.text)
             else:
-                groups.append([Cue(begin, end, item.chunk.written)])
+                groups.append(pieces)
             if i + 1 < len(done):
                 pause = _pause_after(item.chunk, done[i + 1].chunk, settings)
                 writer.write(audio.silence(pause, settings.sample_rate))

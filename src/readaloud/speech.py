@@ -31,7 +31,7 @@ from .pinyin import contextual_reading, is_han, readings
 _DIGITS = "零一二三四五六七八九"
 _PHONE_DIGITS = "零幺二三四五六七八九"
 _SPEAKABLE = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff]")
-_SOFT_BREAK = re.compile(r"(?<=[，、,：:；;])(?![0-9])")
+_SOFT_BREAK = re.compile(r"(?<=[，、,：:；;])(?![0-9])")  # after a clause mark, never inside 3,500
 
 # Short numbers that are service lines, read digit by digit.
 SERVICE_NUMBERS = frozenset(
@@ -228,6 +228,12 @@ def hint_lexicon(hints: Iterable[ReadingHint]) -> dict[str, str]:
 # ---- chunks ----------------------------------------------------------------------
 
 
+def split_clauses(text: str) -> list[str]:
+    """A sentence cut after each clause mark (，、：；), the marks kept: written and spoken forms
+    of one sentence cut into the same number of clauses."""
+    return [c for c in _SOFT_BREAK.split(text) if c]
+
+
 def speakable(text: str) -> bool:
     return bool(_SPEAKABLE.search(text))
 
@@ -244,7 +250,7 @@ def split_to_fit(text: str, limit: int, measure: Callable[[str], int]) -> list[s
     """Pieces of a sentence, cut after commas (never inside digits), each within limit."""
     if measure(text) <= limit:
         return [text]
-    pieces = [p for p in _SOFT_BREAK.split(text) if p]
+    pieces = split_clauses(text)
     out: list[str] = []
     current = ""
     for piece in pieces:
@@ -319,7 +325,7 @@ def plan_chunks(
 
     def add(section: int, sentence: int, written: str, kind: str, say: Callable[[str], str] = str) -> None:
         if by_clause and kind == "sentence":
-            clauses = [c for c in _SOFT_BREAK.split(written) if c]
+            clauses = split_clauses(written)
             if len(clauses) > 1:
                 for clause in _attach_unspeakable(clauses):
                     add_piece(section, sentence, clause, kind, say)

@@ -19,7 +19,8 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 
-from .model import Chapter, Cue
+from .model import Boundary, Chapter, Cue
+from .speech import split_clauses
 
 LINE_WIDTH = 18 * 7  # in sevenths of a full-width character
 MAX_LINES = 2
@@ -123,27 +124,78 @@ def _fit(text: str, limit: int) -> int:
     return len(text)
 
 
+def timed_pieces(written: str, bounds: Sequence[Boundary], offset: float, duration: float) -> list[Cue]:
+    """One chunk's written text as timed pieces, from the engine's boundaries.
+
+    Where the engine timed each word and every word is found, in order, in the written
+    text, each piece runs from one word to the next (punctuation goes with the word before
+    it). Where it timed each clause, the written text's clauses take those times. Otherwise
+    (one boundary, or a spoken form that differs, like 幺二三四五 for 12345) the chunk is
+    one piece from its first sound to its last.
+    """
+    begin = offset + (bounds[0].start if bounds else 0.0)
+    end = offset + (bounds[-1].end if bounds else duration)
+    if len(bounds) < 2:
+        return [Cue(begin, end, written)]
+    positions = []
+    at = 0
+    for bound in bounds:
+        found = written.find(bound.text, at)
+        if not bound.text or found < 0:
+            clauses = split_clauses(written)
+            if len(clauses) == len(bounds):  # the same clauses, said in another form
+                timed = zip(bounds, clauses, strict=True)
+                return [Cue(offset + b.start, offset + b.end, clause) for b, clause in timed]
+            return [Cue(begin, end, written)]
+        positions.append(found)
+        at = found + len(bound.text)
+    positions[0] = 0  # leading punctuation goes with the first word
+    cuts = [*positions, len(written)]
+    starts = [offset + b.start for b in bounds]
+    return [
+        Cue(starts[i], starts[i + 1] if i + 1 < len(bounds) else end, written[cuts[i] : cuts[i + 1]])
+        for i in range(len(bounds))
+    ]
+
+
 def caption_cues(groups: Sequence[Sequence[Cue]]) -> list[Cue]:
-    """Caption cues from timed pieces, one group per sentence (or title, heading, credit).
+    """Caption cues from timed pieces (clauses, or words where the engine timed words), one
+    group per sentence (or title, heading, credit).
 
     Pieces of a group are joined while the cue still fits two lines and seven
-    seconds; a piece that alone is too long is cut by lines, its time shared out
-    by width. Cues never span two groups.
+    seconds; when the next one does not fit, the cue ends at its last clause
+    end if that leaves at least a full line, else where it is. A piece that
+    alone is too long is cut by lines, its time shared out by width inside it.
+    Cues never span two groups.
     """
     cues: list[Cue] = []
     for group in groups:
-        pieces = [part for piece in group for part in _fit_piece(piece)]
-        current: Cue | None = None
-        for piece in pieces:
-            if current is not None and _fits(current.text + piece.text, piece.end - current.start):
-                current = Cue(current.start, piece.end, current.text + piece.text)
-                continue
-            if current is not None:
-                cues.append(current)
-            current = piece
-        if current is not None:
-            cues.append(current)
+        held: list[Cue] = []  # pieces of the cue being built
+        for piece in (part for whole in group for part in _fit_piece(whole)):
+            while held and not _fits(_text(held) + piece.text, piece.end - held[0].start):
+                cut = _clause_cut(held)
+                cues.append(_join(held[:cut]))
+                held = held[cut:]
+            held.append(piece)
+        if held:
+            cues.append(_join(held))
     return cues
+
+
+def _text(pieces: Sequence[Cue]) -> str:
+    return "".join(p.text for p in pieces)
+
+
+def _join(pieces: Sequence[Cue]) -> Cue:
+    return Cue(pieces[0].start, pieces[-1].end, _text(pieces))
+
+
+def _clause_cut(held: Sequence[Cue]) -> int:
+    """How many held pieces close the cue: up to the last clause end past one full line, else all."""
+    for cut in range(len(held) - 1, 0, -1):
+        if held[cut - 1].text.rstrip()[-1:] in _CLAUSE_END and width(_text(held[:cut])) >= LINE_WIDTH:
+            return cut
+    return len(held)
 
 
 def _fits(text: str, seconds: float) -> bool:

@@ -50,7 +50,7 @@ def voices_list_url(ws_url: str) -> str:
 
 
 class EdgeEngine:
-    """Neural voices; 24 kHz, 48 kbit/s mono MP3 with SentenceBoundary timings."""
+    """Neural voices; 24 kHz, 48 kbit/s mono MP3 with a timed boundary per word."""
 
     name = "edge"
     max_chunk_bytes = 3000  # edge-tts cuts at 4,096 bytes of escaped text: stay well below
@@ -93,7 +93,7 @@ class EdgeEngine:
             rate=voice.rate,
             volume=voice.volume,
             pitch=voice.pitch,
-            boundary="SentenceBoundary",
+            boundary="WordBoundary",  # word times let captions be cut mid-sentence at the right moment
             connect_timeout=min(10, int(self.timeout)),
             receive_timeout=int(self.timeout),
         )
@@ -105,7 +105,7 @@ class EdgeEngine:
         async for message in communicate.stream():
             if message["type"] == "audio":
                 audio += message["data"]
-            elif message["type"] == "SentenceBoundary":
+            elif message["type"] in ("WordBoundary", "SentenceBoundary"):
                 start = message["offset"] / TICKS_PER_SECOND
                 end = start + message["duration"] / TICKS_PER_SECOND
                 boundaries.append(Boundary(start, end, message["text"]))

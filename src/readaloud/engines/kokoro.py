@@ -28,6 +28,7 @@ from ..errors import ConfigError, EngineError, EngineUnavailable, OutputError
 from ..fsutil import atomic_path
 from ..model import Boundary, Speech, Voice
 from ..phonemes import KOKORO_VOCAB, from_espeak, to_phonemes, tokens
+from ..speech import split_clauses
 from .base import check_device, percent, wav_bytes
 
 SAMPLE_RATE = 24_000
@@ -44,6 +45,7 @@ _STYLE_DIM = 256
 _SILENCE = 1e-3  # amplitude below which a sample counts as silence, for sentence boundaries
 _PAUSE_SECONDS = 0.15  # between the pieces of an over-long chunk
 _MARGIN_BEFORE, _MARGIN_AFTER = 0.05, 0.1  # silence kept around the speech of a chunk
+_PAUSE_LEVEL = 0.02  # peak amplitude below which 10 ms counts as a pause between clauses
 
 
 def pip_name(package: str) -> str:
@@ -202,7 +204,8 @@ class KokoroEngine:
     # The model's memory grows with the audio of one call; longer chunks sound no better.
     max_chunk_bytes = 150
     reads_numbers = False
-    by_clause = True
+    by_clause = False  # whole sentences sound better (CER 0.134 vs 0.153 clause by clause);
+    # clause times come from the pauses in the audio instead (clause_boundaries)
 
     def __init__(self, *, cache_dir: Path, device: str = "auto", cores: int | None = None) -> None:
         self.cache_dir = cache_dir
@@ -241,9 +244,35 @@ class KokoroEngine:
         samples, span = trim(joined)
         pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
         duration = len(pcm) / SAMPLE_RATE
-        start, end = (span[0] / SAMPLE_RATE, span[1] / SAMPLE_RATE) if span else (0.0, duration)
-        bound = Boundary(start, end, text)
-        return Speech(wav_bytes(pcm.tobytes(), SAMPLE_RATE), "wav", duration, (bound,))
+        if span is None:
+            return Speech(
+                wav_bytes(pcm.tobytes(), SAMPLE_RATE), "wav", duration, (Boundary(0, duration, text),)
+            )
+        bounds = self.clause_boundaries(text, samples, span)
+        return Speech(wav_bytes(pcm.tobytes(), SAMPLE_RATE), "wav", duration, bounds)
+
+    def clause_boundaries(self, text: str, samples: Any, span: tuple[int, int]) -> tuple[Boundary, ...]:
+        """Where each clause of the chunk is heard. The model reports no timings, but it pauses at
+        clause marks: each cut is the longest pause near where the clause's share of phonemes
+        puts it (the estimate itself when no pause is near). One boundary for one clause."""
+        clauses = split_clauses(text)
+        start, end = span[0] / SAMPLE_RATE, span[1] / SAMPLE_RATE
+        if len(clauses) < 2:
+            return (Boundary(start, end, text),)
+        sizes = [max(1, len(tokens(self.phonemes(c)))) for c in clauses]
+        pauses = silent_runs(samples[span[0] : span[1]])
+        reach = 0.3 * (end - start) / len(clauses)
+        bounds: list[Boundary] = []
+        begin, spoken = start, 0
+        for clause, size in zip(clauses[:-1], sizes[:-1], strict=True):
+            spoken += size
+            guess = start + (end - start) * spoken / sum(sizes)
+            near = [(b - a, a, b) for a, b in pauses if abs(start + (a + b) / 2 - guess) <= reach]
+            stop, resume = (start + max(near)[1], start + max(near)[2]) if near else (guess, guess)
+            bounds.append(Boundary(begin, max(begin, stop), clause))
+            begin = max(begin, resume)
+        bounds.append(Boundary(begin, end, clauses[-1]))
+        return tuple(bounds)
 
 
 def windows(ids: Sequence[int], limit: int = MAX_TOKENS) -> list[list[int]]:
@@ -266,6 +295,30 @@ def windows(ids: Sequence[int], limit: int = MAX_TOKENS) -> list[list[int]]:
     if rest:
         out.append(rest)
     return out
+
+
+def silent_runs(samples: Any, *, frame: float = 0.01, shortest: float = 0.04) -> list[tuple[float, float]]:
+    """(start, end) in seconds of the quiet stretches of at least `shortest` seconds."""
+    import numpy as np
+
+    size = int(frame * SAMPLE_RATE)
+    count = len(samples) // size
+    if count == 0:
+        return []
+    quiet = np.abs(samples[: count * size]).reshape(count, size).max(axis=1) < _PAUSE_LEVEL
+    runs: list[tuple[float, float]] = []
+    i = 0
+    while i < count:
+        if quiet[i]:
+            j = i
+            while j < count and quiet[j]:
+                j += 1
+            if (j - i) * frame >= shortest:
+                runs.append((i * frame, j * frame))
+            i = j
+        else:
+            i += 1
+    return runs
 
 
 def _speech_span(samples: Any) -> tuple[int, int] | None:
