@@ -4,9 +4,10 @@ It answers `Path:speech.config` + `Path:ssml` text frames the way the real
 service does: `turn.start`, binary `Path:audio` frames (2-byte big-endian
 header length, headers, MP3 bytes), `audio.metadata` messages (a
 SentenceBoundary, or a WordBoundary per word when the client's speech.config
-asks for them; one boundary a message, offsets in 100 ns ticks), a final empty audio frame, `turn.end`. The audio is
-a real 24 kHz / 48 kbit/s mono MP3 made by ffmpeg, one tone per sentence,
-lasting as long as the text would take to say (5 characters a second).
+asks for them; one boundary a message, offsets in 100 ns ticks), a final
+empty audio frame, `turn.end`. The audio is a real 24 kHz / 48 kbit/s mono
+MP3 made by ffmpeg, one tone per sentence, lasting as long as the text would
+take to say (5 characters a second).
 """
 
 from __future__ import annotations

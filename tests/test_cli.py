@@ -155,3 +155,26 @@ def test_configured_cover_is_embedded_and_checked(tmp_path: Path) -> None:
     [picture] = ID3(mp3).getall("APIC")
     assert picture.mime == "image/png" and picture.data == (out / "art.png").read_bytes()
     assert 'href="https://example.com/podcast/art.png"' in (out / "feed.xml").read_text(encoding="utf-8")
+
+
+def test_a_broken_ffmpeg_on_path_is_not_used(tmp_path: Path) -> None:
+    """The pinned binary is used, whatever PATH holds; READALOUD_FFMPEG is the way to choose another."""
+    import os
+
+    bad = tmp_path / "bin"
+    bad.mkdir()
+    (bad / "ffmpeg").write_text("#!/bin/sh\necho 'error while loading shared libraries' >&2\nexit 127\n")
+    (bad / "ffmpeg").chmod(0o755)
+    article = tmp_path / "a.txt"
+    article.write_text("标题在这里\n这是一段足够长的正文，用来检查编码器的选择。\n", encoding="utf-8")
+    path = f"{bad}{os.pathsep}{os.environ['PATH']}"
+    done = run_cli(
+        "convert", str(article), "-o", str(tmp_path / "out"), "--engine", "espeak", env={"PATH": path}
+    )
+    assert done.returncode == 0, done.stderr
+    done = run_cli(
+        "convert", str(article), "-o", str(tmp_path / "out2"), "--engine", "espeak", "--quiet",
+        env={"READALOUD_FFMPEG": str(tmp_path / "missing-ffmpeg")},
+    )  # fmt: skip
+    assert done.returncode == 1 and "READALOUD_FFMPEG" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import io
+import itertools
 import multiprocessing
 import wave
 from concurrent.futures import ThreadPoolExecutor
@@ -33,8 +34,13 @@ def test_speaks_chinese_into_audible_audio() -> None:
     assert rate == 22050
     assert speech.duration == pytest.approx(len(samples) / rate)
     assert rms(samples) > 500  # well above silence (0) and dither
-    [bound] = speech.boundaries
-    assert 0 <= bound.start < bound.end <= speech.duration
+    bounds = speech.boundaries  # one per word, from espeak's word events
+    text, at = "今天天气很好，我们一起去公园散步。", 0
+    for b in bounds:  # each word's text is found, in order (espeak may report a word shorter)
+        at = text.index(b.text, at) + len(b.text)
+    assert len(bounds) >= 10
+    assert bounds[0].start >= 0 and bounds[-1].end <= speech.duration
+    assert all(a.start < b.start and a.end <= b.start + 1e-9 for a, b in itertools.pairwise(bounds))
 
 
 def test_length_grows_with_text() -> None:

@@ -230,3 +230,14 @@ def test_check_notices_chapter_frames_stored_out_of_order(example_output: Path, 
     mp3.write_bytes(bytes(data))
     done = run_cli("check", str(copy))
     assert done.returncode == 1 and "out of time order" in done.stderr
+
+
+def test_a_strict_v23_reader_sees_the_date_and_the_chapters_in_order(example_episode: Path) -> None:
+    """eyeD3 ignores TDRC in a v2.3 tag and lists CHAP frames as stored."""
+    import eyed3
+
+    episode = eyed3.load(str(example_episode / f"{example_episode.name}.mp3"))
+    assert episode is not None and episode.tag is not None
+    record = EpisodeRecord.load(example_episode)
+    assert str(episode.tag.getBestDate())[:10] == record.published[:10]
+    assert [c.title for c in episode.tag.chapters] == [TITLE, *HEADINGS]

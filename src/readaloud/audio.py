@@ -8,6 +8,7 @@ loudnorm, then encoded as CBR MP3 so seeking and chapter jumps stay exact.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -52,16 +53,24 @@ class Tags:
 
 @lru_cache(maxsize=1)
 def ffmpeg() -> str:
-    """ffmpeg from PATH, else the binary shipped in the imageio-ffmpeg wheel."""
-    found = shutil.which("ffmpeg")
-    if found:
-        return found
+    """The ffmpeg binary pinned by the imageio-ffmpeg wheel, or the one READALOUD_FFMPEG names.
+
+    Not whatever `ffmpeg` is on PATH: a system ffmpeg that is broken or old must not
+    break conversions that the pinned binary does right.
+    """
+    chosen = os.environ.get("READALOUD_FFMPEG")
+    if chosen:
+        if not (shutil.which(chosen) or Path(chosen).is_file()):
+            raise AudioError(f"READALOUD_FFMPEG={chosen} is not an executable: fix or unset it")
+        return chosen
     try:
         import imageio_ffmpeg
 
         return str(imageio_ffmpeg.get_ffmpeg_exe())
     except (ImportError, RuntimeError) as exc:
-        raise AudioError("no ffmpeg found: install ffmpeg or reinstall readaloud (imageio-ffmpeg)") from exc
+        raise AudioError(
+            "no ffmpeg found: reinstall readaloud (imageio-ffmpeg) or set READALOUD_FFMPEG"
+        ) from exc
 
 
 @lru_cache(maxsize=1)

@@ -76,7 +76,7 @@ def _collect(wav: Any, count: int, events: Any) -> int:
     i = 0
     while events[i].type != _EVENT_END_LIST:
         ev = events[i]
-        _STATE["events"].append((ev.type, ev.audio_position))
+        _STATE["events"].append((ev.type, ev.audio_position, ev.text_position, ev.length))
         i += 1
     return 0
 
@@ -144,16 +144,25 @@ def speak(text: str, voice: Voice) -> Speech:
         pcm = b"".join(_STATE["pcm"])
         events = list(_STATE["events"])
     duration = len(pcm) / 2 / rate
-    return Speech(wav_bytes(pcm, rate), "wav", duration, (_boundary(events, duration, text),))
+    return Speech(wav_bytes(pcm, rate), "wav", duration, _boundaries(events, duration, text))
 
 
-def _boundary(events: list[tuple[int, int]], duration: float, text: str) -> Boundary:
-    """Where speech starts (first word) and ends (end of message) in this chunk."""
-    words = [pos for kind, pos in events if kind in (_EVENT_WORD, _EVENT_SENTENCE)]
-    ends = [pos for kind, pos in events if kind == _EVENT_MSG_END]
-    start = min(words) / 1000 if words else 0.0
-    end = max(ends) / 1000 if ends else duration
-    return Boundary(min(start, duration), min(max(end, start), duration), text)
+Event = tuple[int, int, int, int]  # kind, audio position (ms), text position (1-based), length
+
+
+def _boundaries(events: list[Event], duration: float, text: str) -> tuple[Boundary, ...]:
+    """A boundary per word event, with the word's text; each word lasts until the next starts,
+    the last until the end of the message. With no word events, one boundary for the chunk."""
+    words = sorted((ms, at, n) for kind, ms, at, n in events if kind == _EVENT_WORD and n > 0)
+    ends = [ms for kind, ms, _, _ in events if kind == _EVENT_MSG_END]
+    end = min(duration, max(ends) / 1000) if ends else duration
+    if not words:
+        return (Boundary(0.0, end, text),)
+    starts = [min(ms / 1000, end) for ms, _, _ in words]
+    return tuple(
+        Boundary(start, max(start, starts[i + 1] if i + 1 < len(starts) else end), text[at - 1 : at - 1 + n])
+        for i, (start, (_, at, n)) in enumerate(zip(starts, words, strict=True))
+    )
 
 
 _IPA = 0x02
