@@ -235,7 +235,8 @@ def _words(text: str) -> Iterator[tuple[str, str]]:
         yield kind, m.group(0)
 
 
-def _jieba_cut(text: str) -> list[str]:
+def cut_words(text: str) -> list[str]:
+    """Han text cut into words (jieba, with the trimmed word list)."""
     return list(_segmenter()(text))
 
 
@@ -257,7 +258,7 @@ def to_phonemes(
     text: str,
     *,
     english: English | None = None,
-    segment: Callable[[str], list[str]] = _jieba_cut,
+    segment: Callable[[str], list[str]] = cut_words,
 ) -> str:
     """The whole spoken text as the model's phoneme string (symbols outside KOKORO_VOCAB never appear)."""
     parts: list[str] = []  # phoneme words and punctuation marks, in order

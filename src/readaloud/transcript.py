@@ -20,12 +20,12 @@ import re
 from collections.abc import Iterator, Sequence
 
 from .model import Boundary, Chapter, Cue
+from .phonemes import cut_words
 from .speech import split_clauses
 
 LINE_WIDTH = 18 * 7  # in sevenths of a full-width character
 MAX_LINES = 2
 MAX_SECONDS = 7.0
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]+")
 _TOKEN = re.compile(
     r"(?P<number>[0-9]+(?:[.,:/][0-9]+)*%?)"  # 97.84%, 3,500, 10:30: one token
     r"|(?P<latin>[A-Za-z]+(?:['’.-][A-Za-z]+)*)"
@@ -53,7 +53,7 @@ def tokens(text: str) -> list[str]:
     out: list[str] = []
     for m in _TOKEN.finditer(text):
         if m.lastgroup == "han":
-            out.extend(_segment(m.group(0)))
+            out.extend(cut_words(m.group(0)))
         else:
             out.append(m.group(0))
     # punctuation sticks to its word: closing marks to the one before, opening marks to the one after
@@ -64,12 +64,6 @@ def tokens(text: str) -> list[str]:
         else:
             glued.append(tok)
     return glued
-
-
-def _segment(run: str) -> list[str]:
-    from .phonemes import _segmenter
-
-    return list(_segmenter()(run))
 
 
 def line_starts(text: str, limit: int = LINE_WIDTH) -> list[int]:
