@@ -39,9 +39,7 @@ def one(name: str) -> None:
     start = time.perf_counter()
     audio = sum(engine.synthesize(c.spoken, voice).duration for c in chunks)
     wall = time.perf_counter() - start
-    close = getattr(engine, "close", None)
-    if close is not None:
-        close()
+    engine.close()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(

@@ -178,3 +178,15 @@ def test_a_broken_ffmpeg_on_path_is_not_used(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 1 and "READALOUD_FFMPEG" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_no_noise_at_exit(tmp_path: Path) -> None:
+    """The espeak worker pool is shut down by the CLI, not left to the interpreter's exit hooks,
+    which now and then printed "Exception ignored … Bad file descriptor"."""
+    article = tmp_path / "a.txt"
+    article.write_text("标题在这里\n这是第一句，足够长了。这是第二句，也足够长。\n", encoding="utf-8")
+    for n in range(5):
+        done = run_cli(
+            "convert", str(article), "-o", str(tmp_path / f"out{n}"), "--engine", "espeak", "--quiet"
+        )
+        assert done.returncode == 0 and done.stderr == "", done.stderr

@@ -256,6 +256,10 @@ def convert_cmd(
             # typer would swallow the interrupt silently; say what survives and how to go on
             err.print("interrupted: finished chunks are cached; run the same command again to resume")
             raise typer.Exit(130) from None
+        finally:
+            # an espeak pool left to the interpreter's exit hooks sometimes printed
+            # "Exception ignored … Bad file descriptor": shut it down here, every time
+            chosen_engine.close()
     if not no_feed and any(r[1] == "ok" for r in rows):
         write_feed(root, feed, now=datetime.now(UTC))
     if not quiet:
@@ -432,7 +436,7 @@ def check_cmd(
     """Verify files, durations, chapters, transcripts, loudness and the feed; exit 1 on any problem."""
     problems = check_output(output_dir, feed=load_settings(config).feed)
     for p in problems:
-        err.print(f"problem: {p}", markup=False)
+        err.print(f"problem: {p}", markup=False, soft_wrap=True)
     if problems:
         raise typer.Exit(1)
     out.print(f"{output_dir}: all checks passed")

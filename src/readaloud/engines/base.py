@@ -40,6 +40,10 @@ class Engine(Protocol):
         """Speak one chunk; raise TransientEngineError for faults worth a retry."""
         ...
 
+    def close(self) -> None:
+        """Let go of worker processes or sessions; the engine is not used afterwards."""
+        ...
+
 
 def percent(value: str, *, what: str) -> float:
     """'+10%' -> 0.10; the form edge-tts takes for rate and volume."""

@@ -62,6 +62,9 @@ class EdgeEngine:
         self.url = check_url(url) if url else None
         self.timeout = timeout
 
+    def close(self) -> None:
+        """Nothing to let go of: each request opens and closes its own connection."""
+
     def synthesize(self, text: str, voice: Voice) -> Speech:
         try:
             audio, boundaries = asyncio.run(asyncio.wait_for(self._stream(text, voice), self.timeout))

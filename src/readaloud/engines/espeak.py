@@ -122,7 +122,7 @@ class EspeakEngine:
     def close(self) -> None:
         with self._pool_lock:
             if self._pool is not None:
-                self._pool.shutdown()
+                self._pool.shutdown(cancel_futures=True)
                 self._pool = None
 
 

@@ -220,6 +220,9 @@ class KokoroEngine:
     def phonemes(self, text: str) -> str:
         return to_phonemes(text, english=english)
 
+    def close(self) -> None:
+        """Nothing to let go of: the model session stays loaded for the process."""
+
     def synthesize(self, text: str, voice: Voice) -> Speech:
         import numpy as np
 
