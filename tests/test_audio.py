@@ -1,31 +1,94 @@
-"""audio.encode: the MP3 that comes out is what meets the loudness and peak targets."""
+"""audio.encode and audio.join_episode, judged on the files: loudness by ffmpeg's ebur128, durations
+by decoding, and the levelling meter held against pyloudnorm."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import pyloudnorm
+import pytest
 
 from readaloud import audio
+from readaloud.level import Meter, choose_gain, predict
+from readaloud.mp3 import crc16, crc16_combine, read_layout
 
 TAGS = audio.Tags(
     title="t", artist="a", album="b", date="2026-01-01", language="chi", comment="c", engine="e", voice="v",
     cover=None,
 )  # fmt: skip
+RATE = 22_050
 
 
-def test_encoded_file_meets_the_targets_when_encoding_moves_them(tmp_path: Path) -> None:
-    """Hiss with sharp clicks: the MP3 encoder's low-pass takes loudness and its overshoot adds
-    peak, as it did with the neural voice (measured on the PCM alone it came out -17.9 LUFS)."""
-    rate = 44_100
-    rng = np.random.default_rng(1)
-    signal = rng.normal(0, 0.06, rate * 20)
-    for i in range(0, len(signal) - 10, rate // 20):
-        signal[i : i + 3] = [0.95, -0.95, 0.95]
-    pcm = tmp_path / "in.pcm"
-    pcm.write_bytes((np.clip(signal, -1, 1) * 32767).astype("<i2").tobytes())
-    out = tmp_path / "out.mp3"
-    audio.encode([pcm], out, audio.AudioSettings(), TAGS)
-    level = audio.loudness(out)  # ffmpeg's ebur128 on the decoded file, as `check` and players see it
-    assert abs(level.integrated - audio.TARGET_LUFS) <= 1.0
-    assert level.true_peak <= audio.TARGET_TRUE_PEAK
+def _pcm(path: Path, signal: np.ndarray) -> Path:
+    path.write_bytes((np.clip(signal, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
+def _speechlike(seconds: float, seed: int) -> np.ndarray:
+    """Bursts of harmonics with sharp clicks, silent gaps between: peaky like espeak."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(RATE * seconds)) / RATE
+    tone = sum(
+        np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) / k for k, f in enumerate((180, 360, 900, 2500), 1)
+    )
+    envelope = (np.sin(2 * np.pi * 2.5 * t) > 0.2).astype(float)
+    signal = 0.12 * tone * envelope + rng.normal(0, 0.01, len(t)) * envelope
+    signal[:: RATE // 7] = 0.99  # clicks at full scale
+    return signal
+
+
+@pytest.mark.parametrize("rate", [16_000, 22_050, 24_000, 44_100])
+def test_meter_agrees_with_pyloudnorm(rate: int) -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 0.05, rate * 12) * (np.arange(rate * 12) % rate < rate * 0.7)
+    meter = Meter(rate)
+    for i in range(0, len(x), 7919):  # odd block sizes: the result must not depend on them
+        meter.add(x[i : i + 7919])
+    reference = pyloudnorm.Meter(rate).integrated_loudness(x)
+    assert abs(meter.integrated() - reference) < 0.05
+
+
+def test_gain_lands_on_target_after_limiting() -> None:
+    meter = Meter(RATE, peaks=True)
+    x = _speechlike(20, 1)
+    meter.add(x)
+    gain = choose_gain(meter, -16.0, -2.5)
+    assert abs(predict(meter, gain, -2.5) - -16.0) < 0.1
+
+
+def test_encoded_sections_meet_the_targets_and_join_exactly(tmp_path: Path) -> None:
+    """Each section file measures -16 LUFS and stays under -1 dBTP after encoding (ffmpeg's
+    ebur128 on the decoded file, as `check` and players see it); the joined episode plays
+    exactly as long as its Info frame says and each part starts where the chapter says."""
+    parts = []
+    for n, seconds in enumerate((9.0, 14.0, 6.5)):
+        pcm = _pcm(tmp_path / f"{n}.pcm", _speechlike(seconds, n))
+        target = tmp_path / f"{n}.mp3"
+        done = audio.encode(pcm, RATE, target, audio.AudioSettings(), TAGS, tail=1.2 if n < 2 else 0.0)
+        level = audio.loudness(target)
+        assert abs(level.integrated - audio.TARGET_LUFS) <= 0.5
+        assert level.true_peak <= audio.TARGET_TRUE_PEAK
+        expected = seconds + (1.2 if n < 2 else 0.0)
+        assert abs(audio.decoded_duration(target, rate=44_100) - expected) < 0.001
+        assert abs(done.duration - expected) < 0.001
+        parts.append(target)
+    episode = tmp_path / "episode.mp3"
+    chapters = audio.join_episode(parts, episode, TAGS, ["a", "b", "c"])
+    played = audio.decoded_duration(episode, rate=44_100)
+    assert abs(played - chapters[-1].end) < 0.001
+    assert abs(read_layout(episode).duration - played) < 0.001
+    assert [c.start for c in audio.read_chapters(episode)] == [c.start for c in chapters]
+    for chapter, part in zip(chapters[1:], parts, strict=False):  # each starts after the one before
+        assert (
+            0
+            <= chapter.start - (chapters[chapters.index(chapter) - 1].start + read_layout(part).duration)
+            < 0.06
+        )
+    level = audio.loudness(episode)
+    assert abs(level.integrated - audio.TARGET_LUFS) <= 0.5 and level.true_peak <= audio.TARGET_TRUE_PEAK
+
+
+def test_joined_music_crc_is_the_crc_of_the_frames(tmp_path: Path) -> None:
+    a, b = b"first part of the frames" * 50, b"second part" * 77
+    assert crc16_combine(crc16(a), crc16(b), len(b)) == crc16(a + b)

@@ -8,29 +8,37 @@ loudnorm, then encoded as CBR MP3 so seeking and chapter jumps stay exact.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
 import subprocess
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from .errors import AudioError
 from .fsutil import atomic_path
+from .level import Levelled, Meter, choose_gain, level, predict
 from .model import Chapter
+from .mp3 import join, read_layout
 
 TARGET_LUFS = -16.0
 TARGET_TRUE_PEAK = -1.0  # dBTP ceiling for spoken-word podcasts
-# The limiter works on samples; peaks between samples and the MP3 encoder's overshoot come on
-# top. 1 dB and a 2 ms lookahead were enough for espeak, not for the neural voice (-0.8 dBTP
-# after encoding); 2 dB and 5 ms are.
-LIMITER_MARGIN = 2.0
-LOUDNESS_SLACK = 0.6  # LU from the target that an encoded file may be off before it is redone
+# The limiter holds true peaks (4x oversampled) under TARGET_TRUE_PEAK - LIMITER_MARGIN; the
+# margin is for the MP3 encoder's overshoot.
+LIMITER_MARGIN = 1.5
 FADE_MS = 8  # removes clicks where chunks meet
+# LAME at speech bitrates drops quiet high-frequency detail that K-weighting counts: the encoded
+# file measured 0.45 LU below its PCM for espeak (by ffmpeg's ebur128 and by level.Meter alike).
+ENCODER_LOSS = 0.4
+EDGE_RATE = 24_000  # Edge's MP3s are 24 kHz
 
 
 @dataclass(frozen=True)
@@ -99,13 +107,29 @@ def run_ffmpeg(args: Sequence[str], *, what: str) -> subprocess.CompletedProcess
     return result
 
 
-def decode(path: Path, sample_rate: int) -> Any:
-    """Any audio file -> mono 16-bit pydub segment at sample_rate (ffmpeg's resampler)."""
+def _read_wav(path: Path) -> tuple[NDArray[np.int16], int]:
+    """A chunk the local engines made: 16-bit mono WAV, read in-process by pydub (no ffmpeg)."""
+    segment = _pydub().AudioSegment.from_file(str(path), format="wav")
+    if segment.sample_width != 2 or segment.channels != 1:
+        segment = segment.set_sample_width(2).set_channels(1)
+    fade = min(FADE_MS, len(segment) // 4)
+    if fade > 0:
+        segment = segment.fade_in(fade).fade_out(fade)
+    return np.frombuffer(segment.raw_data, dtype="<i2"), int(segment.frame_rate)
+
+
+def _decode_mp3(path: Path, rate: int) -> NDArray[np.int16]:
+    """An Edge chunk: ffmpeg decodes it at the service's own rate."""
     out = run_ffmpeg(
-        ["-i", str(path), "-f", "s16le", "-ac", "1", "-ar", str(sample_rate), "-"],
-        what=f"decoding {path.name}",
+        ["-i", str(path), "-f", "s16le", "-ac", "1", "-ar", str(rate), "-"], what=f"decoding {path.name}"
     )
-    return _pydub().AudioSegment(data=out.stdout, sample_width=2, frame_rate=sample_rate, channels=1)
+    pcm = np.frombuffer(out.stdout, dtype="<i2").astype(np.float32)
+    fade = min(rate * FADE_MS // 1000, len(pcm) // 4)
+    if fade > 0:
+        ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
+        pcm[:fade] *= ramp
+        pcm[-fade:] *= ramp[::-1]
+    return pcm.astype("<i2")
 
 
 def silence(seconds: float, sample_rate: int) -> bytes:
@@ -113,160 +137,142 @@ def silence(seconds: float, sample_rate: int) -> bytes:
 
 
 class PcmWriter:
-    """Appends mono s16le audio to a file and knows exactly where each piece starts."""
+    """Appends mono s16le audio to a file at the engine's own rate and knows where each piece starts.
 
-    def __init__(self, path: Path, sample_rate: int) -> None:
+    The rate is the first chunk's; a chunk at another rate is resampled to it.
+    """
+
+    def __init__(self, path: Path, rate: int | None = None) -> None:
         self.path = path
-        self.sample_rate = sample_rate
+        self.rate = rate
         self.samples = 0
         self._file = path.open("wb")
 
     @property
     def seconds(self) -> float:
-        return self.samples / self.sample_rate
+        return self.samples / self.rate if self.rate else 0.0
 
     def write(self, pcm: bytes) -> None:
         self._file.write(pcm)
         self.samples += len(pcm) // 2
 
-    def add_chunk(self, source: Path) -> float:
+    def pause(self, seconds: float) -> None:
+        self.write(silence(seconds, self.rate or 24_000))
+
+    def add_chunk(self, source: Path, fmt: str) -> float:
         """Append one chunk with short fades at both ends; returns its start time."""
+        if fmt == "wav":
+            pcm, rate = _read_wav(source)
+        else:
+            rate = self.rate or EDGE_RATE
+            pcm = _decode_mp3(source, rate)
+        if self.rate is None:
+            self.rate = rate
+        elif rate != self.rate:
+            from scipy.signal import resample_poly
+
+            factor = math.gcd(rate, self.rate)
+            resampled = resample_poly(pcm.astype(np.float32), self.rate // factor, rate // factor)
+            pcm = np.clip(np.round(resampled), -32768, 32767).astype("<i2")
         start = self.seconds
-        segment = decode(source, self.sample_rate)
-        fade = min(FADE_MS, len(segment) // 4)
-        if fade > 0:
-            segment = segment.fade_in(fade).fade_out(fade)
-        self.write(segment.raw_data)
+        self.write(pcm.tobytes())
         return start
 
     def close(self) -> None:
         self._file.close()
 
 
-def _pcm_input(paths: Iterable[Path], sample_rate: int) -> list[str]:
-    joined = "|".join(str(p) for p in paths)
-    return ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", f"concat:{joined}"]
+def _pcm_blocks(path: Path, rate: int) -> Iterator[NDArray[np.float32]]:
+    """A PCM file as float blocks of about ten seconds: bounded memory for any length."""
+    size = rate * 10 * 2
+    with path.open("rb") as f:
+        while block := f.read(size):
+            yield np.frombuffer(block, dtype="<i2").astype(np.float32) / 32768.0
 
 
-def _ebur128(inputs: list[str], what: str, *, chain: str | None = None) -> tuple[float, Loudness]:
-    """Decode once, through an optional filter chain: (played seconds, loudness) by ebur128."""
-    filters = "ebur128=peak=true" if chain is None else f"{chain},ebur128=peak=true"
-    result = run_ffmpeg([*inputs, "-af", filters, "-f", "null", "-"], what=what)
-    text = result.stderr.decode("utf-8", "replace")
-    summary = text[text.rfind("Summary:") :]
-    i = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
-    tp = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
-    if not i or not tp:
-        raise AudioError(f"could not measure loudness while {what}")
-    return _played(text, what), Loudness(float(i.group(1)), float(tp.group(1)))
+def analyse_pcm(path: Path, rate: int) -> Meter:
+    """One in-process pass over a PCM file: loudness, and energy and true peak per 5 ms bin."""
+    meter = Meter(rate, peaks=True)
+    for block in _pcm_blocks(path, rate):
+        meter.add(block)
+    return meter
 
 
-def _played(ffmpeg_log: str, what: str) -> float:
-    """The last progress time ffmpeg printed: how much audio it decoded."""
-    times = re.findall(r"time=(\d+):(\d+):(\d+\.\d+)", ffmpeg_log)
-    if not times:
-        raise AudioError(f"nothing was decoded while {what}")
-    h, m, sec = times[-1]
-    return int(h) * 3600 + int(m) * 60 + float(sec)
-
-
-def gain_chain(gain: float, peak_after_gain: float, margin: float = LIMITER_MARGIN) -> str:
-    """A linear gain, plus a lookahead limiter when the gain pushes peaks near the ceiling.
-
-    The gain keeps the speech's own dynamics; the limiter sits `margin` dB under
-    the ceiling because peaks between samples and MP3 encoding add overshoot.
-    """
-    chain = f"volume={gain:.2f}dB"
-    if peak_after_gain > TARGET_TRUE_PEAK - margin:
-        ceiling = 10 ** ((TARGET_TRUE_PEAK - margin) / 20)
-        chain += f",alimiter=limit={ceiling:.4f}:level=false:attack=5:release=60"
-    return chain
-
-
-def normalizing_chain(
-    inputs: list[str],
-    what: str,
-    measured: Loudness,
-    *,
-    loudness: float,
-    margin: float = LIMITER_MARGIN,
-) -> str:
-    """From the input's loudness, then refined: limiting lowers loudness, so the chain's own output
-    is re-measured."""
-    if measured.integrated == float("-inf"):
-        return "anull"  # silence: nothing to normalize
-    gain = loudness - measured.integrated
-    chain = gain_chain(gain, measured.true_peak + gain, margin)
-    for _ in range(2):
-        _, result = _ebur128(inputs, what, chain=chain)
-        miss = loudness - result.integrated
-        if abs(miss) <= 0.3:
-            break
-        gain += miss
-        chain = gain_chain(gain, measured.true_peak + gain, margin)
-    return chain
-
-
-def _encode_mp3(inputs: list[str], chain: str, out: Path, settings: AudioSettings, *, what: str) -> None:
-    run_ffmpeg(
-        [
-            *inputs,
-            "-af",
-            chain,
-            "-c:a",
-            "libmp3lame",
-            "-b:a",
-            settings.bitrate,
-            "-ar",
-            str(settings.sample_rate),
-            "-ac",
-            "1",
-            "-write_xing",
-            "1",
-            "-f",
-            "mp3",
-            "-y",
-            str(out),
-        ],
-        what=what,
-    )
+@dataclass(frozen=True)
+class Encoded:
+    duration: float  # seconds a player plays, exact to the sample
+    loudness: float  # LUFS the file should measure: predicted in-process, less the encoder's loss
+    gain: float  # dB applied
+    limited: float  # fraction of samples the limiter turned down
 
 
 def encode(
-    pcm_files: Sequence[Path],
+    pcm: Path,
+    rate: int,
     target: Path,
     settings: AudioSettings,
     tags: Tags,
-    chapters: Sequence[Chapter] = (),
-) -> float:
-    """Loudness-normalize and encode PCM files (played in order) into one tagged MP3.
+    *,
+    tail: float = 0.0,
+) -> Encoded:
+    """Level a section's PCM to the loudness target, peaks limited, and encode it once as a tagged MP3.
 
-    Returns the duration in seconds. The MP3 appears atomically.
+    One in-process pass measures (loudness, and energy and true peak per 5 ms bin, from
+    which the gain that lands on target after limiting is worked out); a second levels
+    the PCM and streams it into one ffmpeg process. `tail` seconds of silence are added at
+    the end (the pause before the next section, so the episode is the section files
+    joined). The MP3 appears atomically.
     """
-    inputs = _pcm_input(pcm_files, settings.sample_rate)
-    total_samples = sum(p.stat().st_size // 2 for p in pcm_files)
-    duration = total_samples / settings.sample_rate
-    if duration <= 0:
+    if pcm.stat().st_size == 0:
         raise AudioError(f"nothing to encode for {target.name}: the engine produced no audio")
-    margin, aim = LIMITER_MARGIN, settings.loudness
-    what = f"measuring {target.name}"
-    _, measured = _ebur128(inputs, what)
+    ceiling = TARGET_TRUE_PEAK - LIMITER_MARGIN
+    meter = analyse_pcm(pcm, rate)
+    gain = choose_gain(meter, settings.loudness + ENCODER_LOSS, ceiling)
+    expected = predict(meter, gain, ceiling) - ENCODER_LOSS
+    del meter
+    levelled: Levelled | None = None
+    cmd = [
+        ffmpeg(), "-hide_banner", "-nostdin", "-v", "error",
+        "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0",
+        "-c:a", "libmp3lame", "-b:a", settings.bitrate, "-ar", str(settings.sample_rate), "-ac", "1",
+        "-write_xing", "1", "-id3v2_version", "0", "-write_id3v1", "0", "-f", "mp3", "-y",
+    ]  # fmt: skip
     with atomic_path(target) as tmp:
-        # MP3 encoding changes both loudness (its low-pass takes energy the loudness weighting
-        # counts: about 0.9 LU for the neural voice) and peaks (overshoot). What counts is the
-        # file, so it is measured and, if off, encoded again aiming to correct.
-        for _ in range(4):
-            chain = normalizing_chain(inputs, what, measured, loudness=aim, margin=margin)
-            _encode_mp3(inputs, chain, tmp, settings, what=f"encoding {target.name}")
-            level = measure(tmp)[1]
-            miss = settings.loudness - level.integrated
-            over = level.true_peak - TARGET_TRUE_PEAK
-            if chain == "anull" or (abs(miss) <= LOUDNESS_SLACK and over <= 0):
-                break
-            aim += miss
-            margin += max(0.0, over + 1.0)  # overshoot varies from one encode to the next
+        with subprocess.Popen([*cmd, str(tmp)], stdin=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+            assert proc.stdin is not None
+            try:
+                blocks = _pcm_blocks(pcm, rate)
+                for item in level(blocks, rate=rate, gain_db=gain, ceiling_db=ceiling):
+                    if isinstance(item, Levelled):
+                        levelled = item
+                        continue
+                    proc.stdin.write(item.tobytes())
+                if tail > 0:
+                    proc.stdin.write(np.zeros(round(tail * rate), dtype=np.float32).tobytes())
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass  # ffmpeg stopped early: its own message follows
+            errors = proc.stderr.read() if proc.stderr else b""
+        if proc.returncode != 0:
+            tail_line = errors.decode("utf-8", "replace").strip().splitlines()[-1:] or ["?"]
+            raise AudioError(f"ffmpeg failed while encoding {target.name}: {tail_line[0]}")
+        write_tags(tmp, tags)
+        duration = read_layout(tmp).duration
+    assert levelled is not None
+    return Encoded(duration, round(expected, 2), round(gain, 2), levelled.limited)
+
+
+def join_episode(parts: Sequence[Path], target: Path, tags: Tags, titles: Sequence[str]) -> list[Chapter]:
+    """The episode: the section MP3s' frames joined (no encode), chapters where each begins."""
+    with atomic_path(target) as tmp:
+        joined = join(list(parts), tmp)
+        starts = [joined.seconds(s) for s in joined.starts]
+        ends = [*starts[1:], joined.seconds(joined.samples)]
+        chapters = [
+            Chapter(round(a, 3), round(b, 3), t) for a, b, t in zip(starts, ends, titles, strict=True)
+        ]
         write_tags(tmp, tags, chapters)
-    return duration
+    return chapters
 
 
 def write_tags(path: Path, tags: Tags, chapters: Sequence[Chapter] = ()) -> None:
@@ -361,6 +367,36 @@ def chapter_starts_in_file_order(data: bytes) -> list[int]:
     return [_chapter_start(x) for x in _frames(data[begin:end]) if x[:4] == b"CHAP"]
 
 
+def stored_chapter_starts(path: Path) -> list[int]:
+    """Start times (ms) of a file's CHAP frames in the order they are stored; reads only the tag."""
+    with path.open("rb") as f:
+        head = f.read(10)
+        if head[:3] != b"ID3":
+            return []
+        _, end = _tag_body(head)
+        f.seek(0)
+        return chapter_starts_in_file_order(f.read(end))
+
+
+def read_chapters(path: Path) -> list[Chapter]:
+    """The ID3 chapters as mutagen reads them, in time order (an independent reader from ffmpeg's)."""
+    from mutagen.id3 import ID3, ID3NoHeaderError
+
+    try:
+        tag = ID3(str(path))
+    except ID3NoHeaderError:
+        return []
+    except Exception as exc:  # mutagen raises many kinds for a damaged tag
+        raise AudioError(f"{path.name}: unreadable ID3 tag ({exc})") from exc
+    found = []
+    for frame in tag.getall("CHAP"):
+        title = frame.sub_frames.get("TIT2")
+        found.append(
+            Chapter(frame.start_time / 1000, frame.end_time / 1000, str(title.text[0]) if title else "")
+        )
+    return sorted(found, key=lambda c: c.start)
+
+
 def order_chapter_frames(path: Path) -> None:
     """Store CTOC, then CHAP frames by start time (mutagen orders frames by size).
 
@@ -442,6 +478,28 @@ def decoded_duration(path: Path, *, rate: int = 48_000) -> float:
 class Loudness:
     integrated: float  # LUFS
     true_peak: float  # dBTP
+
+
+def _ebur128(inputs: list[str], what: str, *, chain: str | None = None) -> tuple[float, Loudness]:
+    """Decode once, through an optional filter chain: (played seconds, loudness) by ebur128."""
+    filters = "ebur128=peak=true" if chain is None else f"{chain},ebur128=peak=true"
+    result = run_ffmpeg([*inputs, "-af", filters, "-f", "null", "-"], what=what)
+    text = result.stderr.decode("utf-8", "replace")
+    summary = text[text.rfind("Summary:") :]
+    i = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
+    tp = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
+    if not i or not tp:
+        raise AudioError(f"could not measure loudness while {what}")
+    return _played(text, what), Loudness(float(i.group(1)), float(tp.group(1)))
+
+
+def _played(ffmpeg_log: str, what: str) -> float:
+    """The last progress time ffmpeg printed: how much audio it decoded."""
+    times = re.findall(r"time=(\d+):(\d+):(\d+\.\d+)", ffmpeg_log)
+    if not times:
+        raise AudioError(f"nothing was decoded while {what}")
+    h, m, sec = times[-1]
+    return int(h) * 3600 + int(m) * 60 + float(sec)
 
 
 def measure(path: Path) -> tuple[float, Loudness]:

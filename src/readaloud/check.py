@@ -11,6 +11,7 @@ from . import audio
 from .episode import RECORD_NAME, EpisodeRecord, load_records
 from .errors import ReadaloudError
 from .feed import FEED_NAME, NS, FeedSettings
+from .mp3 import read_layout
 from .transcript import read_cue_times
 
 DURATION_TOLERANCE = 0.1  # seconds
@@ -41,7 +42,13 @@ def check_output(path: Path, *, feed: FeedSettings | None = None) -> list[str]:
     return problems
 
 
-def check_episode(folder: Path) -> list[str]:
+def check_episode(folder: Path, *, decode: bool = True) -> list[str]:
+    """Everything a listener or app would trip over in one episode folder.
+
+    decode=False (the gate before publishing) reads frames, tags and texts but leaves out
+    decoding each MP3 with ffmpeg to measure it; the loudness was measured in-process on
+    what went into the encoder and is in the record.
+    """
     try:
         record = EpisodeRecord.load(folder)
     except ReadaloudError as exc:
@@ -57,6 +64,19 @@ def check_episode(folder: Path) -> list[str]:
 
     def measure(file: str, duration: float) -> None:
         try:
+            shape = read_layout(folder / file)
+        except ReadaloudError as exc:
+            problems.append(f"{name}/{file}: {exc}")
+            return
+        if shape.trailing:
+            problems.append(f"{name}/{file}: {shape.trailing} bytes after the last MP3 frame")
+        if abs(shape.duration - duration) > DURATION_TOLERANCE:
+            problems.append(
+                f"{name}/{file}: its frames hold {shape.duration:.2f} s but the record says {duration:.2f} s"
+            )
+        if not decode:
+            return
+        try:
             played, level = audio.measure(folder / file)
         except ReadaloudError as exc:
             problems.append(f"{name}/{file}: {exc}")
@@ -71,13 +91,18 @@ def check_episode(folder: Path) -> list[str]:
     measure(record.audio, record.duration)
     for section in record.sections:
         measure(section.file, section.duration)
+        if section.loudness is not None and abs(section.loudness - audio.TARGET_LUFS) > LOUDNESS_TOLERANCE:
+            problems.append(f"{name}/{section.file}: levelled to {section.loudness} LUFS, not the target")
     if (folder / record.audio).stat().st_size != record.size:
         problems.append(f"{name}: {record.audio} size differs from the record (feed enclosure length)")
 
     try:
-        chapters = audio.probe(folder / record.audio).chapters
+        chapters = audio.read_chapters(folder / record.audio)
+        stored = audio.stored_chapter_starts(folder / record.audio)
     except ReadaloudError as exc:
         return [*problems, f"{name}: {exc}"]
+    if stored != sorted(stored):
+        problems.append(f"{name}: ID3 chapter frames are stored out of time order (players list them so)")
     if len(chapters) != len(record.sections):
         problems.append(f"{name}: {len(chapters)} ID3 chapters for {len(record.sections)} sections")
     for chapter, section in zip(chapters, record.sections, strict=False):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,8 @@ class SectionRecord:
     start: float  # where it starts in the episode
     opening: str = ""  # its first sentences (the item description in a sections feed)
     transcript: str = ""  # its own WebVTT, timed within its MP3
+    recipe: str = ""  # hash of everything its MP3 is made from: same recipe, same file
+    loudness: float | None = None  # LUFS measured on what went into the encoder
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class EpisodeRecord:
     voice: str
     sections: tuple[SectionRecord, ...] = field(default=())
     identity: str = ""  # pipeline.article_identity; empty in records written before it existed
+    recipe: str = ""  # hash of the input file and every setting: same recipe, nothing to redo
 
     def save(self, folder: Path) -> None:
         write_text(folder / RECORD_NAME, json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n")
@@ -58,9 +61,13 @@ class EpisodeRecord:
         path = folder / RECORD_NAME
         try:
             data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-            data["sections"] = tuple(SectionRecord(**s) for s in data.get("sections", ()))
-            return cls(**data)
-        except (OSError, ValueError, TypeError) as exc:
+            known = {f.name for f in fields(SectionRecord)}
+            data["sections"] = tuple(
+                SectionRecord(**{k: v for k, v in s.items() if k in known}) for s in data.get("sections", ())
+            )
+            # a record from a newer readaloud may carry more: what this one knows is enough
+            return cls(**{k: v for k, v in data.items() if k in {f.name for f in fields(cls)}})
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
             raise FeedError(
                 f"{path} is unreadable ({exc}): re-convert that article or remove its folder"
             ) from exc

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .errors import OutputError
 
+PART = ".part"
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -19,7 +20,8 @@ def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temp path beside target; it replaces target only if the block succeeds."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        # the pid in the name lets a later run tell a killed run's leftovers from a live one's
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=PART, dir=target.parent)
     except OSError as exc:
         raise OutputError(
             f"cannot write in {target.parent} ({exc.strerror}): choose another --output folder"
@@ -42,3 +44,25 @@ def write_bytes(target: Path, data: bytes) -> None:
 
 def write_text(target: Path, text: str) -> None:
     write_bytes(target, text.encode("utf-8"))
+
+
+def sweep_parts(folder: Path, *, pattern: str = ".*.part") -> int:
+    """Delete temp files left in folder by runs that were killed (their process is gone)."""
+    removed = 0
+    for item in folder.glob(pattern):
+        pieces = item.name.split(".")
+        pid = next((p for p in reversed(pieces[:-2]) if p.isdigit()), None)
+        if pid is None or not pid_alive(int(pid)):
+            item.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

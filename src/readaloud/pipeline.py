@@ -3,29 +3,34 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import shutil
 import tempfile
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from . import audio
+from .check import check_episode
 from .clean import clean
 from .engines.base import Engine
 from .episode import RECORD_NAME, EpisodeRecord, SectionRecord
 from .errors import EngineError, InputError, OutputError, ReadaloudError
 from .feed import FeedSettings
-from .fsutil import write_text
+from .fsutil import pid_alive, sweep_parts, write_text
 from .load import load_article
 from .model import Article, Cue, Section, SpokenChunk, Voice
 from .segment import segment
 from .slug import slugify, unique_slugs
 from .speech import plan_for
-from .synthesize import Cache, ChunkAudio, RetryPolicy, Stats, render_all
-from .transcript import caption_cues, chapters_json, layout, srt, timed_pieces, webvtt
+from .synthesize import Cache, ChunkAudio, RetryPolicy, Stats, cache_key, render_all
+from .transcript import caption_cues, chapters_json, srt, timed_pieces, webvtt
 
 CACHE_DIR = ".cache"
+WORK_PREFIX = ".work-"
 HEADING_PAUSE = 0.6
 CLAUSE_PAUSE = 0.15
 PRODUCED_SUFFIXES = (".mp3", ".json", ".vtt", ".srt", ".txt")
@@ -41,6 +46,7 @@ class ConvertOptions:
     concurrency: int = 4
     retry: RetryPolicy = RetryPolicy()
     cover: Path | None = None
+    force: bool = False  # redo articles whose file and settings have not changed
 
 
 def prepare(path: Path) -> Article:
@@ -76,6 +82,63 @@ def article_slug(article: Article, identity: str, path: Path, output: Path) -> s
     return slug
 
 
+RECIPE_VERSION = 2  # bump when the same inputs would now give different files
+
+
+def recipe(data: bytes, *parts: object) -> str:
+    """A hash of everything an output is made from."""
+    digest = hashlib.sha256(data)
+    digest.update(json.dumps([RECIPE_VERSION, *parts], ensure_ascii=False, default=str).encode("utf-8"))
+    return digest.hexdigest()[:24]
+
+
+def article_recipe(path: Path, engine: Engine, voice: Voice, options: ConvertOptions) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return ""  # load_article reports it properly
+    cover = hashlib.sha256(options.cover.read_bytes()).hexdigest() if options.cover else None
+    return recipe(
+        data,
+        engine.name,
+        asdict(voice),
+        asdict(options.audio),
+        options.announce,
+        sorted(options.lexicon.items()),
+        options.feed.title,
+        options.feed.author,
+        cover,
+    )
+
+
+def unchanged(path: Path, output: Path, article_recipe: str) -> EpisodeRecord | None:
+    """The episode already made from this very file with these very settings, if it is intact."""
+    if not article_recipe:
+        return None
+    where = str(path.resolve())
+    for folder in output.glob(f"*/{RECORD_NAME}"):
+        try:
+            record = EpisodeRecord.load(folder.parent)
+        except ReadaloudError:
+            continue
+        if record.input_path != where or record.recipe != article_recipe:
+            continue
+        sizes = [(record.audio, record.size), *((s.file, s.size) for s in record.sections)]
+        files = [record.chapters, record.transcript_vtt, record.transcript_srt, record.text]
+        intact = all(_size(folder.parent / f) == n for f, n in sizes) and all(
+            (folder.parent / f).is_file() for f in files
+        )
+        return record if intact else None
+    return None
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
+
+
 def convert(
     path: Path,
     *,
@@ -89,15 +152,27 @@ def convert(
 ) -> EpisodeRecord:
     """Convert one article into an episode folder under options.output.
 
+    0. skip it when its file and every setting are as they were for its existing episode
     1. load the file and decode it (load.py)
     2. clean away pinyin, chrome, junk and repeated titles (clean.py)
     3. segment into title, credit, lead and sections of sentences (segment.py)
     4. plan engine chunks in spoken form (speech.py)
     5. synthesize every chunk, concurrently, retried, cached (synthesize.py)
-    6. assemble each section as it completes: PCM on disk, loudness, MP3 (audio.py)
-    7. assemble the chaptered episode, chapters JSON, VTT, SRT and text
-    8. write episode.json, the record the feed is built from (feed.py)
+    6. assemble each section as it completes: PCM, loudness and limiting in-process, one
+       encode per section MP3 (audio.py), in parallel; an unchanged section keeps its MP3
+    7. join the section MP3s into the chaptered episode (mp3.py); chapters JSON, VTT, SRT, text
+    8. check the new episode like `readaloud check` does; only a sound one is published:
+       its files replace the old ones, episode.json (what the feed is built from) last
     """
+    made_from = article_recipe(path, engine, voice, options)
+    if not options.force:
+        same = unchanged(path, options.output, made_from)  # 0
+        if same is not None:
+            if on_plan is not None:
+                on_plan(0)
+            counters_skip = stats or Stats()
+            counters_skip.add(skipped=1)
+            return same
     article = prepare(path)  # 1-3
     chunks = plan_for(article, engine, lexicon=options.lexicon, announce=options.announce)  # 4
     if on_plan is not None:
@@ -120,22 +195,37 @@ def convert(
         stats=counters,
         on_done=on_chunk,
     )
+    _remove_dead_work(options.output)
+    sweep_parts(options.output / CACHE_DIR, pattern="*/.*.part")
+    sweep_parts(folder)
     try:
-        with tempfile.TemporaryDirectory(prefix=".work-", dir=options.output) as work:
-            return _assemble(
+        with tempfile.TemporaryDirectory(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=options.output) as work:
+            staged = Path(work) / "episode"
+            staged.mkdir()
+            record = _assemble(
                 article,
                 identity,
+                made_from,
                 path,
                 slug,
                 folder,
                 Path(work),
+                staged,
                 chunks,
                 futures,
                 engine=engine,
                 voice=voice,
                 options=options,
                 now=now,
+                stats=counters,
             )
+            problems = check_episode(staged, decode=False)  # 8
+            if problems:
+                raise OutputError(
+                    f"{path.name}: the new episode failed a check ({problems[0]}); nothing was published"
+                )
+            _publish(staged, folder, record)
+            return record
     except BaseException:
         for f in futures:
             f.cancel()
@@ -145,10 +235,12 @@ def convert(
 def _assemble(
     article: Article,
     identity: str,
+    made_from: str,
     path: Path,
     slug: str,
     folder: Path,
     work: Path,
+    staged: Path,
     chunks: list[SpokenChunk],
     futures: list[Future[ChunkAudio]],
     *,
@@ -156,12 +248,14 @@ def _assemble(
     voice: Voice,
     options: ConvertOptions,
     now: datetime,
+    stats: Stats,
 ) -> EpisodeRecord:
     settings = options.audio
     titles = [article.title if s.heading is None else s.heading for s in article.sections]
     names = [f"{i + 1:02d}-{s}.mp3" for i, s in enumerate(unique_slugs(titles))]
     previous = _previous_record(folder)
     published = previous.published if previous else now.isoformat()
+    kept = {s.file: s for s in previous.sections} if previous else {}
     tags = audio.Tags(
         title=article.title,
         artist=article.credit or article.source or options.feed.author,
@@ -173,75 +267,77 @@ def _assemble(
         voice=voice.voice,
         cover=options.cover,
     )
-    pcm_files: list[Path] = []
-    section_cues: list[list[Cue]] = []
-    durations: list[float] = []
-    failures: list[str] = []
     total = len(article.sections)
-
-    for n, section in enumerate(article.sections):  # 6
-        mine = [(c, f) for c, f in zip(chunks, futures, strict=True) if c.section == section.index]
-        done: list[ChunkAudio] = []
-        for _chunk, fut in mine:
-            try:
-                done.append(fut.result())
-            except EngineError as exc:
-                where = section.heading or "lead"
-                failures.append(f"{path.name}: section {n + 1} ({where}): {exc}")
+    section_cues: list[list[Cue]] = []
+    made: list[Future[_Made]] = []
+    failures: list[str] = []
+    encoder = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="encode")
+    try:
+        for n, section in enumerate(article.sections):  # 6
+            mine = [(c, f) for c, f in zip(chunks, futures, strict=True) if c.section == section.index]
+            done: list[ChunkAudio] = []
+            for _chunk, fut in mine:
+                try:
+                    done.append(fut.result())
+                except EngineError as exc:
+                    where = section.heading or "lead"
+                    failures.append(f"{path.name}: section {n + 1} ({where}): {exc}")
+                    break
+            if failures:
                 break
-        if len(done) < len(mine):
-            continue
-        pcm = work / f"{n:03d}.pcm"
-        cues = _write_section_pcm(done, pcm, settings)
-        seconds = audio.encode(
-            [pcm],
-            folder / names[n],
-            settings,
-            replace(
+            pcm = work / f"{n:03d}.pcm"
+            cues, rate = _write_section_pcm(done, pcm, settings)
+            section_cues.append(cues)
+            section_tags = replace(
                 tags,
                 title=f"{article.title} — {titles[n]}" if n else article.title,
                 track=f"{n + 1}/{total}",
-            ),
-        )
-        pcm_files.append(pcm)
-        section_cues.append(cues)
-        durations.append(seconds)
-    if failures:
-        kept = len(durations)
-        raise EngineError(
-            f"{failures[0]}; {kept} of {total} sections finished and kept;"
-            " run the same command again to resume"
-        )
+            )
+            tail = settings.section_pause if n + 1 < total else 0.0
+            keys = [cache_key(engine.name, voice, c.chunk.spoken) for c in done]
+            cover = hashlib.sha256(options.cover.read_bytes()).hexdigest() if options.cover else None
+            mine_recipe = recipe(b"", keys, asdict(settings), tail, asdict(section_tags), cover)
+            old = kept.get(names[n])
+            if old is not None and old.recipe == mine_recipe and _size(folder / names[n]) == old.size:
+                _link_or_copy(folder / names[n], staged / names[n])  # unchanged: no encode
+                reused: Future[_Made] = Future()
+                reused.set_result(_Made(old.duration, old.loudness, mine_recipe, encoded=False))
+                made.append(reused)
+                continue
+            target = staged / names[n]
+            made.append(
+                encoder.submit(_encode_section, pcm, rate, target, settings, section_tags, tail, mine_recipe)
+            )
+        if failures:
+            finished = sum(1 for f in futures if f.done() and not f.cancelled() and f.exception() is None)
+            raise EngineError(
+                f"{failures[0]}; {finished} of {len(chunks)} chunks are cached;"
+                " run the same command again to resume"
+            )
+        results = [f.result() for f in made]
+    finally:
+        encoder.shutdown(wait=True, cancel_futures=True)
+    stats.add(encodes=sum(r.encoded for r in results))
 
-    # 7: the episode is the sections with a pause between them
-    gap = work / "gap.pcm"
-    gap.write_bytes(audio.silence(settings.section_pause, settings.sample_rate))
-    chapters, starts = layout(durations, settings.section_pause, titles)
-    order = [part for i, pcm in enumerate(pcm_files) for part in ([gap, pcm] if i else [pcm])]
-    total_seconds = chapters[-1].end
+    # 7: the episode is the section files joined, each with the pause after it
     episode_name = f"{slug}.mp3"
-    audio.encode(
-        order,
-        folder / episode_name,
-        settings,
-        tags,
-        chapters,
-    )
+    chapters = audio.join_episode([staged / n for n in names], staged / episode_name, tags, titles)
+    starts = [c.start for c in chapters]
     cues = [
         Cue(c.start + starts[i], c.end + starts[i], c.text) for i, sc in enumerate(section_cues) for c in sc
     ]
-    write_text(folder / f"{slug}.chapters.json", chapters_json(chapters))
-    write_text(folder / f"{slug}.vtt", webvtt(cues))
-    write_text(folder / f"{slug}.srt", srt(cues))
-    write_text(folder / f"{slug}.txt", article_text(article))
+    write_text(staged / f"{slug}.chapters.json", chapters_json(chapters))
+    write_text(staged / f"{slug}.vtt", webvtt(cues))
+    write_text(staged / f"{slug}.srt", srt(cues))
+    write_text(staged / f"{slug}.txt", article_text(article))
     section_vtts = [name.removesuffix(".mp3") + ".vtt" for name in names]
-    for name, own in zip(section_vtts, section_cues, strict=True):
-        write_text(folder / name, webvtt(own))  # times within the section's own MP3
+    for name, timed in zip(section_vtts, section_cues, strict=True):
+        write_text(staged / name, webvtt(timed))  # times within the section's own MP3
 
     lead = (
         " ".join(s.text for s in article.sections[0].sentences) if article.sections[0].heading is None else ""
     )
-    record = EpisodeRecord(  # 8
+    record = EpisodeRecord(
         slug=slug,
         guid=previous.guid if previous else f"readaloud:{slug}:{identity[:12]}",
         title=article.title,
@@ -252,9 +348,9 @@ def _assemble(
         language=voice.language,
         published=published,
         updated=now.isoformat(),
-        duration=round(total_seconds, 3),
+        duration=round(chapters[-1].end, 3),
         audio=episode_name,
-        size=(folder / episode_name).stat().st_size,
+        size=(staged / episode_name).stat().st_size,
         chapters=f"{slug}.chapters.json",
         transcript_vtt=f"{slug}.vtt",
         transcript_srt=f"{slug}.srt",
@@ -266,40 +362,95 @@ def _assemble(
                 i,
                 titles[i],
                 names[i],
-                round(durations[i], 3),
-                (folder / names[i]).stat().st_size,
+                round(results[i].duration, 3),
+                (staged / names[i]).stat().st_size,
                 round(starts[i], 3),
                 opening=opening(article.sections[i]),
                 transcript=section_vtts[i],
+                recipe=results[i].recipe,
+                loudness=results[i].loudness,
             )
             for i in range(total)
         ),
         identity=identity,
+        recipe=made_from,
     )
-    record.save(folder)
-    _remove_stale(
-        folder,
-        keep={
-            *names,
-            *section_vtts,
-            episode_name,
-            RECORD_NAME,
-            record.chapters,
-            record.transcript_vtt,
-            record.transcript_srt,
-            record.text,
-        },
-    )
+    record.save(staged)
     return record
 
 
-def _write_section_pcm(done: list[ChunkAudio], pcm: Path, settings: audio.AudioSettings) -> list[Cue]:
+@dataclass(frozen=True)
+class _Made:
+    """What became of one section's MP3."""
+
+    duration: float
+    loudness: float | None
+    recipe: str
+    encoded: bool
+
+
+def _encode_section(
+    pcm: Path,
+    rate: int,
+    target: Path,
+    settings: audio.AudioSettings,
+    tags: audio.Tags,
+    tail: float,
+    own: str,
+) -> _Made:
+    done = audio.encode(pcm, rate, target, settings, tags, tail=tail)
+    return _Made(done.duration, done.loudness, own, encoded=True)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _publish(staged: Path, folder: Path, record: EpisodeRecord) -> None:
+    """Move a checked episode into place: its files first, episode.json last, then stale files go.
+
+    A crash part-way leaves the old record, so the next run converts the article again.
+    """
+    for item in sorted(staged.iterdir()):
+        if item.name != RECORD_NAME:
+            os.replace(item, folder / item.name)
+    os.replace(staged / RECORD_NAME, folder / RECORD_NAME)
+    _remove_stale(folder, keep=_produced(record))
+
+
+def _produced(record: EpisodeRecord) -> set[str]:
+    return {
+        RECORD_NAME,
+        record.audio,
+        record.chapters,
+        record.transcript_vtt,
+        record.transcript_srt,
+        record.text,
+        *(s.file for s in record.sections),
+        *(s.transcript for s in record.sections),
+    }
+
+
+def _remove_dead_work(output: Path) -> None:
+    """Work folders of runs that were killed (their process is gone)."""
+    for work in output.glob(f"{WORK_PREFIX}*"):
+        pid = work.name[len(WORK_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _write_section_pcm(
+    done: list[ChunkAudio], pcm: Path, settings: audio.AudioSettings
+) -> tuple[list[Cue], int]:
     """Join a section's chunks with pauses; caption cues from each chunk's real place in the audio."""
-    writer = audio.PcmWriter(pcm, settings.sample_rate)
+    writer = audio.PcmWriter(pcm)
     groups: list[list[Cue]] = []  # one per sentence or announcement: its chunks, timed
     try:
         for i, item in enumerate(done):
-            start = writer.add_chunk(item.path)
+            start = writer.add_chunk(item.path, item.format)
             pieces = timed_pieces(item.chunk.written, item.boundaries, start, item.duration)
             key = (item.chunk.kind, item.chunk.sentence)
             prev = done[i - 1].chunk if i else None
@@ -312,11 +463,10 @@ def _write_section_pcm(done: list[ChunkAudio], pcm: Path, settings: audio.AudioS
             else:
                 groups.append(pieces)
             if i + 1 < len(done):
-                pause = _pause_after(item.chunk, done[i + 1].chunk, settings)
-                writer.write(audio.silence(pause, settings.sample_rate))
+                writer.pause(_pause_after(item.chunk, done[i + 1].chunk, settings))
     finally:
         writer.close()
-    return caption_cues(groups)
+    return caption_cues(groups), writer.rate or audio.EDGE_RATE
 
 
 def _pause_after(chunk: SpokenChunk, following: SpokenChunk, settings: audio.AudioSettings) -> float:
@@ -362,7 +512,6 @@ def _previous_record(folder: Path) -> EpisodeRecord | None:
 def _remove_stale(folder: Path, *, keep: set[str]) -> None:
     """Files of an earlier conversion whose sections no longer exist, and temp files of a killed run."""
     for item in folder.iterdir():
-        produced = item.suffix in PRODUCED_SUFFIXES and item.name not in keep
-        orphan = item.name.startswith(".") and item.suffix == ".part"
-        if item.is_file() and (produced or orphan):
+        if item.is_file() and item.suffix in PRODUCED_SUFFIXES and item.name not in keep:
             item.unlink()
+    sweep_parts(folder)

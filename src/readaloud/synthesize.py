@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -28,7 +29,14 @@ from .speech import han_count
 CACHE_VERSION = 1
 DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 16
-FASTEST_CHARS_PER_SECOND = 12.0  # Chinese speech runs at 4-6; this is a generous ceiling
+# The fastest any voice speaks, generously: Chinese runs at 4-6 syllables a second, English
+# at 2.5-3.5 words; a digit is at least half a syllable whether read "二零" or "two thousand".
+FASTEST_HAN_PER_SECOND = 12.0
+FASTEST_WORDS_PER_SECOND = 6.0
+FASTEST_DIGITS_PER_SECOND = 16.0
+SHORTEST_CHECKED = 0.8  # seconds: below this, a short answer cannot be told from a fast one
+_LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+(?:['’][A-Za-z]+)?")
+_OTHER_LETTERS = re.compile(r"[\u0400-\u04ff\u3040-\u30ff\uac00-\ud7af]")
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,8 @@ class Stats:
     requests: int = 0
     cache_hits: int = 0
     retries: int = 0
+    encodes: int = 0  # MP3 encoder runs
+    skipped: int = 0  # articles whose episode was already up to date
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **counts: int) -> None:
@@ -113,16 +123,26 @@ class Cache:
             yield from self.root.glob("*/*.json")
 
 
+def shortest_speech(text: str, rate: str = "+0%") -> float:
+    """The least time any voice could take to say text, whatever its language: a lower bound."""
+    han = han_count(text)
+    words = len(_LATIN_WORD.findall(text))
+    digits = sum(c.isdigit() for c in text)
+    others = len(_OTHER_LETTERS.findall(text))  # kana, hangul, Cyrillic: about a syllable each
+    seconds = (
+        (han + others) / FASTEST_HAN_PER_SECOND
+        + words / FASTEST_WORDS_PER_SECOND
+        + digits / FASTEST_DIGITS_PER_SECOND
+    )
+    return seconds / (1 + max(0.0, percent(rate, what="rate")))
+
+
 def check_length(chunk: SpokenChunk, duration: float, voice: Voice) -> None:
-    """Audio far shorter than the text needs is a silent truncation."""
-    chars = han_count(chunk.spoken)
-    if chars < 10:
-        return
-    speedup = 1 + max(0.0, percent(voice.rate, what="rate"))
-    shortest = chars / (FASTEST_CHARS_PER_SECOND * speedup)
-    if duration < shortest:
+    """Audio far shorter than the text needs is a silent truncation, in any language."""
+    shortest = shortest_speech(chunk.spoken, voice.rate)
+    if shortest >= SHORTEST_CHECKED and duration < shortest:
         raise TransientEngineError(
-            f"audio truncated: {duration:.1f} s for {chars} characters (expected ≥ {shortest:.1f} s)"
+            f"audio truncated: {duration:.1f} s for text that takes at least {shortest:.1f} s"
         )
 
 
