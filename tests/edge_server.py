@@ -29,7 +29,7 @@ from readaloud.audio import ffmpeg
 
 CHARS_PER_SECOND = 5.0
 TICKS = 10_000_000
-FAULTS = ("no_audio", "reset", "timeout", "403", "429", "truncate")
+FAULTS = ("no_audio", "reset", "timeout", "403", "429", "truncate", "cut")
 
 
 @dataclass
@@ -43,6 +43,7 @@ class EdgeServer:
     max_active: int = 0
     texts: list[str] = field(default_factory=list)
     fail_texts: set[str] = field(default_factory=set)  # these sentences always get no audio
+    healthy_first: int = 0  # with `persistent`: this many requests are served well before it applies
     port: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _mp3_cache: dict[int, bytes] = field(default_factory=dict)
@@ -57,6 +58,9 @@ class EdgeServer:
         with self._lock:
             if self.faults:
                 return self.faults.popleft()
+            if self.healthy_first > 0:
+                self.healthy_first -= 1
+                return None
             return self.persistent
 
     def mp3(self, seconds: float) -> bytes:
@@ -149,6 +153,10 @@ class EdgeServer:
                 for boundary in found:  # like the service: one metadata message per boundary
                     await ws.send_str(_text_frame(rid, "audio.metadata", {"Metadata": [boundary]}))
                 for start in range(0, len(audio), 4096):
+                    if fault == "cut" and start >= len(audio) // 3:  # the connection drops mid-audio
+                        assert ws._req is not None and ws._req.transport is not None
+                        ws._req.transport.abort()
+                        return
                     await ws.send_bytes(_audio_frame(rid, audio[start : start + 4096]))
                 await ws.send_bytes(_audio_frame(rid, b""))
             await ws.send_str(_text_frame(rid, "turn.end", {}))

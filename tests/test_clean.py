@@ -168,3 +168,71 @@ def test_encodings_decode_the_same(tmp_path: Path) -> None:
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+# ---- furniture only where furniture sits; pinyin that lost its toned vowels ----------------
+
+
+def _article(*middle: str) -> str:
+    return "\n".join(
+        [
+            "市政府召开新闻发布会",
+            "来源：本报",
+            "编辑：王敏",
+            "正文第一段很长很长的内容，讲述了本次活动的来龙去脉，以及各方的反应和评价。",
+            *middle,
+            "最后一段同样是正文内容，足够长以便被识别为段落，结尾有句号。",
+            "责任编辑：李雷",
+            "欢迎",
+            "分享到",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "欢迎：各位市民周末踊跃参加本次活动",
+        "编辑 部署的新规定将于下月起正式实施，相关部门已做好准备。",
+        "分享：本次活动的经验将在全市推广",
+        "来源于群众的意见建议，已经全部整理成册。",
+    ],
+)
+def test_a_sentence_that_starts_like_furniture_stays(sentence: str) -> None:
+    result = clean(_article(sentence))
+    assert sentence in result.body
+    removed = {r.text for r in result.removals}
+    assert {"编辑：王敏", "责任编辑：李雷", "欢迎", "分享到"} <= removed
+
+
+def test_furniture_mid_article_stays_as_written() -> None:
+    """A bare label between paragraphs is not where page furniture sits: it is kept."""
+    result = clean(_article("分享到", "中间还有一段正文，同样很长，而且以句号结尾，说明事情的经过。"))
+    assert "分享到" in result.body
+
+
+@pytest.mark.parametrize(
+    ("noisy", "clean_text"),
+    [
+        ("北京(bijng)是首都。", "北京是首都。"),
+        ("经济(jngj)发展很快。", "经济发展很快。"),
+        ("群众(qnzhng)(qnzhng)很满意。", "群众很满意。"),
+        ("高新区(q)(高港区)在这里。", "高新区(高港区)在这里。"),
+        ("绿色(l s)出行。", "绿色出行。"),
+    ],
+)
+def test_pinyin_without_its_toned_vowels_is_removed(noisy: str, clean_text: str) -> None:
+    assert clean(f"标题\n{noisy}\n").body == (clean_text,)
+
+
+@pytest.mark.parametrize("kept", ["中国(CN)队", "维生素(C)片", "方案(b)稿", "CPU(CPU)芯片", "部门(BM)代码"])
+def test_letters_that_only_fit_the_consonants_stay(kept: str) -> None:
+    assert clean(f"标题\n{kept}。\n").body == (f"{kept}。",)
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_is_decoded(tmp_path: Path, codec: str) -> None:
+    text = "苏超赛区第二现场\n江苏开门领题，坚持问需于民。群众说：“很好！”\n"
+    path = tmp_path / "a.txt"
+    path.write_bytes(text.encode(codec))
+    assert load_article(path) == text

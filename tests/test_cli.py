@@ -190,3 +190,46 @@ def test_no_noise_at_exit(tmp_path: Path) -> None:
             "convert", str(article), "-o", str(tmp_path / f"out{n}"), "--engine", "espeak", "--quiet"
         )
         assert done.returncode == 0 and done.stderr == "", done.stderr
+
+
+@pytest.mark.parametrize(
+    ("toml", "names"),
+    [
+        ('[speech]\nconcurrency = "four"\n', "concurrency"),
+        ("[output]\ndir = 7\n", "dir"),
+        ("[speech]\nretries = -1\n", "retries"),
+        ("[output]\nsample_rate = -5\n", "sample_rate"),
+        ('[output]\nbitrate = "loud"\n', "bitrate"),
+        ('[feed]\nlanguage = "klingon"\n', "language"),
+        ('[feed]\ntitle = ""\n', "title"),
+        ("feed = 1\n", "feed"),
+        ('[speech]\nengine = "siri"\n', "engine"),
+        ("[output]\nsection_pause = 99\n", "section_pause"),
+        ('[feed]\nimage = "missing.jpg"\n', "missing.jpg"),
+    ],
+)
+def test_bad_config_values_are_one_line_before_any_work(tmp_path: Path, toml: str, names: str) -> None:
+    config = tmp_path / "readaloud.toml"
+    config.write_text(toml, encoding="utf-8")
+    article = tmp_path / "a.txt"
+    article.write_text("标题\n正文内容足够长，可以朗读。\n", encoding="utf-8")
+    done = run_cli(
+        "convert", str(article), "-o", str(tmp_path / "out"), "--config", str(config), "--engine", "espeak"
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and names in lines[0] and "Traceback" not in done.stderr
+    assert not list((tmp_path / "out").glob("*/*.mp3"))
+
+
+def test_check_notices_junk_after_the_last_frame(example_output: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "out"
+    shutil.copytree(example_output, copy)
+    episode = next(copy.glob("*/episode.json")).parent
+    mp3 = episode / f"{episode.name}.mp3"
+    mp3.write_bytes(mp3.read_bytes() + b"\0" * 53_000)
+    done = run_cli("check", str(copy))
+    assert done.returncode == 1
+    assert "bytes after the last MP3 frame" in done.stderr

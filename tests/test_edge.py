@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from readaloud.check import check_episode
 from readaloud.engines.edge import EdgeEngine, list_online_voices, probe
 from readaloud.engines.registry import EngineSettings, choose
 from readaloud.errors import EngineError, EngineUnavailable, TransientEngineError
@@ -109,12 +110,14 @@ def test_concurrency_outside_bounds_is_refused(tmp_path: Path) -> None:
         )
 
 
-def _convert(server_url: str, article: Path, out: Path, stats: Stats, retry: RetryPolicy = FAST):  # type: ignore[no-untyped-def]
+def _convert(
+    server_url: str, article: Path, out: Path, stats: Stats, retry: RetryPolicy = FAST, force: bool = False
+):  # type: ignore[no-untyped-def]
     return convert(
         article,
         engine=EdgeEngine(url=server_url, timeout=2),
         voice=VOICE,
-        options=ConvertOptions(output=out, retry=retry),
+        options=ConvertOptions(output=out, retry=retry, force=force),
         now=datetime(2026, 1, 2, tzinfo=UTC),
         stats=stats,
     )
@@ -129,15 +132,23 @@ def test_cache_makes_reruns_free_and_edits_cheap(edge_server: EdgeServer, tmp_pa
     assert first.requests == edge_server.ssml_requests > 5
     assert record.engine == "edge" and record.voice == "zh-CN-YunyangNeural"
 
+    assert first.encodes == 3  # one per section; the episode is joined from them
+
     again = Stats()
     _convert(edge_server.url, article, out, again)
-    assert again.requests == 0 and again.cache_hits == first.requests
+    assert (again.skipped, again.requests, again.cache_hits, again.encodes) == (1, 0, 0, 0)
+
+    forced = Stats()
+    _convert(edge_server.url, article, out, forced, force=True)
+    assert forced.requests == 0 and forced.cache_hits == first.requests
+    assert forced.encodes == 0  # every section's recipe is unchanged: its MP3 is kept
 
     article.write_text(ARTICLE.replace("这里是第三句。", "这里是改过的第三句。"), encoding="utf-8")
     edited = Stats()
-    _convert(edge_server.url, article, out, edited)
-    assert edited.requests == 1
+    record = _convert(edge_server.url, article, out, edited)
+    assert edited.requests == 1 and edited.encodes == 1  # that section only; the episode is a join
     assert edge_server.texts[-1] == "这里是改过的第三句。"
+    assert check_episode(out / record.slug) == []
 
 
 def test_failure_keeps_finished_sections_and_resumes(edge_server: EdgeServer, tmp_path: Path) -> None:
@@ -148,8 +159,8 @@ def test_failure_keeps_finished_sections_and_resumes(edge_server: EdgeServer, tm
     with pytest.raises(EngineError) as info:
         _convert(edge_server.url, article, out, Stats(), retry=RetryPolicy(2, 0.01, 0.02))
     message = str(info.value)
-    assert "a.txt: section 3 (第二个小标题)" in message and "2 of 3 sections finished" in message
-    assert sorted(p.name[:3] for p in out.glob("*/[0-9][0-9]-*.mp3")) == ["01-", "02-"]
+    assert "a.txt: section 3 (第二个小标题)" in message and "10 of 11 chunks are cached" in message
+    assert not list(out.glob("*/*.mp3"))  # an episode is published whole or not at all
 
     edge_server.fail_texts = set()
     before = edge_server.ssml_requests
@@ -221,6 +232,21 @@ def test_corrupt_cache_entry_is_detected_and_redone(edge_server: EdgeServer, tmp
     victim = sorted((out / ".cache").glob("*/*.mp3"))[0]
     victim.write_bytes(victim.read_bytes()[:100])  # a torn write from another tool, or disk damage
     again = Stats()
-    _convert(edge_server.url, article, out, again)
+    _convert(edge_server.url, article, out, again, force=True)
     assert again.requests == 1
     assert victim.stat().st_size > 1000
+
+
+def test_the_library_endpoint_is_put_back_after_each_request(edge_server: EdgeServer) -> None:
+    import edge_tts.communicate
+
+    original = edge_tts.communicate.WSS_URL  # type: ignore[attr-defined]
+    EdgeEngine(url=edge_server.url).synthesize("你好，世界。", VOICE)
+    assert original == edge_tts.communicate.WSS_URL  # type: ignore[attr-defined]
+
+
+def test_an_unmapped_edge_tts_error_is_a_retryable_engine_error(edge_server: EdgeServer) -> None:
+    """A 403 without a Date header makes edge-tts raise SkewAdjustmentError, which was not mapped."""
+    edge_server.persistent = "403"
+    with pytest.raises(TransientEngineError):
+        EdgeEngine(url=edge_server.url, timeout=2).synthesize("你好，世界。", VOICE)

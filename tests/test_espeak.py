@@ -6,8 +6,14 @@ import array
 import io
 import itertools
 import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
 import wave
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +83,51 @@ def test_process_pool_uses_separate_processes_and_matches_in_process_output() ->
     # libespeak-ng carries a little state between calls (pauses shift by ~10 ms): same speech within 2%
     assert [s.duration for s in pooled] == pytest.approx([s.duration for s in alone], rel=0.02)
     assert [rms(pcm(s)[0]) for s in pooled] == pytest.approx([rms(pcm(s)[0]) for s in alone], rel=0.05)
+
+
+def _children(pid: int) -> set[int]:
+    """Every process whose parent is pid, from /proc."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_workers_leave_when_their_parent_is_killed(tmp_path: Path) -> None:
+    """kill -9 of the CLI mid-conversion: its espeak workers and the resource tracker exit within seconds."""
+    article = tmp_path / "long.txt"
+    body = "这是一个用来测试的长句子，里面有很多很多的汉字，需要朗读很久才能读完。" * 4
+    article.write_text("长文章\n" + "\n".join(body for _ in range(400)) + "\n", encoding="utf-8")
+    run = subprocess.Popen(
+        [sys.executable, "-m", "readaloud", "convert", str(article), "-o", str(tmp_path / "out"),
+         "--engine", "espeak", "--quiet", "--concurrency", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    workers: set[int] = set()
+    while len(workers) < 2 and time.monotonic() < deadline:  # the tracker and at least one worker
+        time.sleep(0.1)
+        workers = _children(run.pid)
+    assert len(workers) >= 2, "the conversion never started its workers"
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait(10)
+    deadline = time.monotonic() + 8
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [p for p in workers if _alive(p)]
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    assert not left, f"{len(left)} worker processes outlived their parent"

@@ -7,8 +7,9 @@ What goes, in order, line by line:
    a listener would only hear it spelled out letter by letter;
 2. junk lines (random Latin letters, mojibake, symbol rows);
 3. the title repeated at the top or further down;
-4. page chrome: single chrome lines anywhere, and the trailing block of
-   related links and comment widgets (cut from its first marker only when no
+4. page chrome: lines that are wholly furniture (a label alone or with a short
+   value) in the header block or after the last paragraph, and the trailing block
+   of related links and comment widgets (cut from its first marker only when no
    body paragraph follows, so a story that mentions 评论 keeps its text);
 5. the byline, kept as the article's credit instead of a body paragraph.
 Then ASCII , : ; ! ? between Chinese characters become full-width.
@@ -42,14 +43,20 @@ _PUNCT_NEAR_HAN = re.compile(
     rf"(?<={_CJK_BEFORE})[,:;!?](?![0-9A-Za-z/])|[,:;!?](?=\s*[{_HAN_CLASS}“‘「『（(《【])"
 )
 
-# Lines that are page furniture wherever they stand (short lines only).
-_CHROME_LINE = re.compile(
-    r"^(?:【?(?:分享到|分享至|分享|扫一扫|扫码|打印|打印本页|关闭|关闭窗口|返回顶部|返回首页|字号|字体|"
+# Page furniture: a label alone, or a label and a short value ("责任编辑：王敏"), and only in
+# the header block (before the first paragraph) or the trailing block (after the last one).
+_CHROME_LABEL = re.compile(
+    r"^【?(?:分享到|分享至|分享|扫一扫|扫码|打印本页|打印|关闭窗口|关闭|返回顶部|返回首页|字号|字体|"
     r"收藏|点赞|举报|纠错|责任编辑|编辑|校对|审核|审校|监制|来源|发布时间|发布日期|浏览次数|阅读量|"
-    r"原标题|首页|当前位置|您当前的位置|你 ?发表评论|发表评论|我要评论|网友评论|暂无评论|欢迎)"
-    r"(?:[】\]:：\s>»/|].*)?)$"
+    r"原标题|首页|当前位置|您当前的位置|你 ?发表评论|发表评论|我要评论|网友评论|暂无评论)"
 )
-_CHROME_MAX = 40
+_WELCOME = re.compile(r"^欢迎(?:您)?(?:访问|光临|关注|使用|登录|进入)?[^，。！？,.!?]{0,12}$")
+_SEPARATORS = "】]:：>»/|"
+_NAME_LIKE = re.compile(
+    r"[\u4e00-\u9fff·]{2,5}(?:[ 、][\u4e00-\u9fff·]{2,5})*|[\d\-:/ 年月日时分]+|[A-Za-z .]{2,24}"
+)
+_CLAUSE_MARK = re.compile(r"[。！？；，,!?;]")
+_CHROME_VALUE_MAX = 24
 
 # Lines that open the trailing block of related links and comment widgets.
 _TRAILER_START = re.compile(
@@ -190,7 +197,30 @@ def _norm(text: str) -> str:
 
 
 def _is_chrome_line(text: str) -> bool:
-    return len(text) <= _CHROME_MAX and bool(_CHROME_LINE.match(text))
+    """Wholly page furniture: a label alone or with a short value, never a clause of prose."""
+    if _WELCOME.match(text) and len(text) <= 16:
+        return True
+    m = _CHROME_LABEL.match(text)
+    if not m:
+        return False
+    rest = text[m.end() :].strip()
+    if not rest.strip("】]"):
+        return True
+    if rest[0] in _SEPARATORS:
+        value = rest[1:].strip()
+        return len(value) <= _CHROME_VALUE_MAX and not _CLAUSE_MARK.search(value)
+    # "编辑 王敏" is a credit line; "编辑 部署的新规定…" is a sentence that starts with a verb
+    return text[m.end() : m.end() + 1].isspace() and bool(_NAME_LIKE.fullmatch(rest))
+
+
+def _body_span(lines: list[_Line]) -> tuple[int, int]:
+    """Indices of the first and last paragraph-like lines: furniture sits outside them."""
+    body = [i for i, line in enumerate(lines) if _is_paragraph(line.text)]
+    return (body[0], body[-1]) if body else (len(lines), -1)
+
+
+def _is_paragraph(text: str) -> bool:
+    return len(text) >= _BODY_LIKE_MIN or (len(text) >= 16 and bool(_SENTENCE_END.search(text)))
 
 
 def _trailer_start(lines: list[_Line]) -> int | None:
@@ -198,7 +228,7 @@ def _trailer_start(lines: list[_Line]) -> int | None:
     start = None
     for i in range(len(lines) - 1, -1, -1):
         text = lines[i].text
-        if len(text) >= _BODY_LIKE_MIN and _SENTENCE_END.search(text):
+        if _is_paragraph(text) and not _TRAILER_START.match(text):
             break
         if len(text) <= 30 and _TRAILER_START.match(text):
             start = i
@@ -249,6 +279,7 @@ def clean(text: str) -> Cleaned:
     credit: str | None = None
     source: str | None = None
     body: list[str] = []
+    first_paragraph, last_paragraph = _body_span(kept)
     for i, item in enumerate(kept):
         near_edge = i < 3 or i >= len(kept) - 3
         m_source = _SOURCE.match(item.text)
@@ -261,7 +292,8 @@ def clean(text: str) -> Cleaned:
             credit = found
             report.remove(item.number, item.raw, "byline")
             continue
-        if _is_chrome_line(item.text):
+        furniture_place = i < first_paragraph or i > last_paragraph
+        if furniture_place and _is_chrome_line(item.text):
             report.remove(item.number, item.raw, "boilerplate")
             continue
         body.append(item.text)

@@ -10,7 +10,7 @@ import time
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -28,10 +28,19 @@ from . import __version__
 from .audio import AudioSettings
 from .check import check_output
 from .clean import clean
-from .config import CONFIG_NAME, TEMPLATE, Settings, check_feed, check_image, load_settings
-from .engines.registry import EngineSettings, build, choose
-from .episode import load_records, remove_episode
-from .errors import ConfigError, OutputError, ReadaloudError
+from .config import (
+    CONFIG_NAME,
+    TEMPLATE,
+    Settings,
+    check_feed,
+    check_image,
+    load_settings,
+    validate_output,
+    validate_speech,
+)
+from .engines.registry import Choice, EngineSettings, build, choose, fallback_for
+from .episode import EpisodeRecord, load_records, remove_episode
+from .errors import ConfigError, EngineError, OutputError, ReadaloudError
 from .feed import FeedSettings, write_feed
 from .load import find_articles, load_article
 from .pipeline import CACHE_DIR, ConvertOptions, convert, prepare
@@ -79,13 +88,11 @@ LexiconOpt = Annotated[Path | None, typer.Option("--lexicon", help="TOML lexicon
 def _output(settings: Settings, output: Path | None) -> Path:
     if output is not None:
         return output
-    configured = settings.output.get("dir")
-    found = settings.path(configured) if configured else None
-    return found or Path("output")
+    return settings.base_dir / settings.output.dir
 
 
 def _lexicon(settings: Settings, option: Path | None) -> dict[str, str]:
-    path = option or settings.path(settings.speech.get("lexicon"))
+    path = option or settings.path(settings.speech.lexicon)
     if path is None:
         default = settings.base_dir / "lexicon.toml"
         path = default if default.exists() else None
@@ -93,7 +100,7 @@ def _lexicon(settings: Settings, option: Path | None) -> dict[str, str]:
 
 
 def _voices_dir(settings: Settings, option: Path | None) -> Path | None:
-    return option or settings.path(settings.speech.get("voices_dir"))
+    return option or settings.path(settings.speech.voices_dir)
 
 
 def _edge_url() -> str | None:
@@ -109,7 +116,7 @@ def _engine_settings(
         cache_dir=Path(platformdirs.user_cache_dir("readaloud")),
         edge_url=_edge_url(),
         timeout=timeout,
-        device=device or str(settings.speech.get("device", "auto")),
+        device=device or settings.speech.device,
     )
 
 
@@ -123,21 +130,21 @@ def _pick_engine(
     volume: str | None = None,
     timeout: float = 30.0,
     device: str | None = None,
-) -> tuple[Any, Any, str]:
+) -> Choice:
+    speech = settings.speech
     chosen = resolve_voice(
-        voice or settings.speech.get("voice"),
+        voice or speech.voice,
         user_dir=voices_dir,
-        rate=rate or settings.speech.get("rate"),
-        pitch=pitch or settings.speech.get("pitch"),
-        volume=volume or settings.speech.get("volume"),
+        rate=rate or speech.rate,
+        pitch=pitch or speech.pitch,
+        volume=volume or speech.volume,
     )
-    picked = choose(
-        engine or settings.speech.get("engine", "auto"),
+    return choose(
+        engine or speech.engine,
         chosen,
         table=presets(voices_dir),
         settings=_engine_settings(settings, timeout=timeout, device=device),
     )
-    return picked.engine, picked.voice, picked.why
 
 
 @app.command("convert")
@@ -154,10 +161,10 @@ def convert_cmd(
     config: ConfigOpt = None,
     device: DeviceOpt = None,
     concurrency: Annotated[
-        int | None, typer.Option(help="Engine requests at once (1-16, default 4).")
+        int | None, typer.Option(help="Engine requests at once (1-16; [speech] concurrency).")
     ] = None,
     retries: Annotated[
-        int | None, typer.Option(help="Attempts per chunk before giving up (default 5).")
+        int | None, typer.Option(help="Attempts per chunk before giving up (1-20; [speech] retries).")
     ] = None,
     retry_delay: Annotated[
         float, typer.Option(help="First retry delay in seconds; doubles each time.")
@@ -175,47 +182,69 @@ def convert_cmd(
         str | None, typer.Option(help="Public URL of the output folder, for the feed.")
     ] = None,
     no_feed: Annotated[bool, typer.Option("--no-feed", help="Do not (re)write feed.xml.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Convert again even articles whose episode is up to date.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")] = False,
 ) -> None:
     """Convert articles into episode folders (MP3s, chapters, transcripts) and update feed.xml."""
     started = time.monotonic()
     settings = load_settings(config)
+    speech = validate_speech(
+        replace(
+            settings.speech,
+            concurrency=settings.speech.concurrency if concurrency is None else concurrency,
+            retries=settings.speech.retries if retries is None else retries,
+        ),
+        where="options",
+    )
+    output_settings = validate_output(
+        replace(
+            settings.output,
+            bitrate=bitrate or settings.output.bitrate,
+            sample_rate=settings.output.sample_rate if sample_rate is None else sample_rate,
+        ),
+        where="options",
+    )
+    if retry_delay < 0 or timeout <= 0:
+        raise ConfigError("options: --retry-delay must be 0 or more and --timeout more than 0 seconds")
     root = _output(settings, output)
     feed = _feed_settings(settings, base_url=base_url, mode=feed_mode)
     articles = find_articles(inputs)
     _writable(root)
-    vdir = _voices_dir(settings, voices_dir)
-    words = _lexicon(settings, lexicon)
-    chosen_engine, chosen_voice, why = _pick_engine(
-        settings, engine, voice, vdir, rate, pitch, volume, timeout, device
-    )
-    if not quiet:
-        err.print(why, markup=False, soft_wrap=True)
     # [feed] image names a file inside the output folder (the feed serves it from there) or a URL
     cover = root / feed.image if feed.image and "://" not in feed.image else None
-    if cover is not None:
-        for warning in check_image(cover):
-            err.print(f"warning: {warning}")
-    elif not feed.image and not quiet:
+    warnings = check_image(cover) if cover is not None else []  # a missing file is an error, now
+    vdir = _voices_dir(settings, voices_dir)
+    words = _lexicon(settings, lexicon)
+    picked = _pick_engine(settings, engine, voice, vdir, rate, pitch, volume, timeout, device)
+    if not quiet:
+        err.print(picked.why, markup=False, soft_wrap=True)
+    for warning in warnings:
+        err.print(f"warning: {warning}", markup=False, soft_wrap=True)
+    if not feed.image and not quiet:
         err.print("note: no [feed] image configured; the feed uses a plain generated cover.png", markup=False)
     options = ConvertOptions(
         output=root,
         audio=AudioSettings(
-            sample_rate=sample_rate or int(settings.output.get("sample_rate", 44100)),
-            bitrate=bitrate or str(settings.output.get("bitrate", "64k")),
-            sentence_pause=float(settings.output.get("sentence_pause", 0.35)),
-            section_pause=float(settings.output.get("section_pause", 1.2)),
+            sample_rate=output_settings.sample_rate,
+            bitrate=output_settings.bitrate,
+            sentence_pause=output_settings.sentence_pause,
+            section_pause=output_settings.section_pause,
         ),
         feed=feed,
-        announce=announce and bool(settings.speech.get("announce", True)),
+        announce=announce and speech.announce,
         lexicon=words,
-        concurrency=concurrency or int(settings.speech.get("concurrency", 4)),
-        retry=RetryPolicy(attempts=retries or int(settings.speech.get("retries", 5)), base_delay=retry_delay),
+        concurrency=speech.concurrency,
+        retry=RetryPolicy(attempts=speech.retries, base_delay=retry_delay),
         cover=cover,
+        force=force,
     )
     stats = Stats()
     rows: list[tuple[str, str, int, float]] = []
     failed: list[str] = []
+    notes: list[str] = []
+    current = picked
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -236,18 +265,38 @@ def convert_cmd(
                 def chunk_done(_done: ChunkAudio, task: TaskID = task) -> None:
                     bars.advance(task)
 
-                try:
-                    record = convert(
+                def run(choice: Choice, path: Path = path) -> EpisodeRecord:
+                    return convert(
                         path,
-                        engine=chosen_engine,
-                        voice=chosen_voice,
+                        engine=choice.engine,
+                        voice=choice.voice,
                         options=options,
                         now=datetime.now(UTC),
                         stats=stats,
                         on_plan=planned,
                         on_chunk=chunk_done,
                     )
-                    rows.append((record.slug, "ok", len(record.sections), record.duration))
+
+                try:
+                    skipped_before = stats.skipped
+                    try:
+                        record = run(current)
+                    except EngineError as exc:
+                        # under `auto`, an engine that fails for good mid-run gives way to the next one;
+                        # the whole article is redone with it, so an episode never mixes two voices
+                        local = fallback_for(current) if not isinstance(exc, ConfigError) else None
+                        if local is None:
+                            raise
+                        notes.append(
+                            f"{current.engine.name} failed ({exc}); "
+                            f"{path.name} converted with {local.engine.name}"
+                        )
+                        current.engine.close()
+                        current = local
+                        bars.reset(task)
+                        record = run(current)
+                    status = "unchanged" if stats.skipped > skipped_before else "ok"
+                    rows.append((record.slug, status, len(record.sections), record.duration))
                 except ReadaloudError as exc:
                     failed.append(f"{path}: {exc}")
                     rows.append((path.name, "failed", 0, 0.0))
@@ -259,11 +308,15 @@ def convert_cmd(
         finally:
             # an espeak pool left to the interpreter's exit hooks sometimes printed
             # "Exception ignored … Bad file descriptor": shut it down here, every time
-            chosen_engine.close()
-    if not no_feed and any(r[1] == "ok" for r in rows):
+            current.engine.close()
+            if current is not picked:
+                picked.engine.close()
+    if not no_feed and any(r[1] in ("ok", "unchanged") for r in rows):
         write_feed(root, feed, now=datetime.now(UTC))
     if not quiet:
         _summary(rows, stats, time.monotonic() - started, root)
+        for line in notes:
+            err.print(f"note: {line}", markup=False, soft_wrap=True)
     for line in failed:
         err.print(f"error: {line}", markup=False, soft_wrap=True)
     if failed:
@@ -291,7 +344,7 @@ def _summary(rows: list[tuple[str, str, int, float]], stats: Stats, wall: float,
     err.print(table)
     err.print(
         f"engine requests {stats.requests}, cache hits {stats.cache_hits}, retries {stats.retries}, "
-        f"wall time {wall:.1f} s"
+        f"MP3 encodes {stats.encodes}, wall time {wall:.1f} s"
     )
 
 

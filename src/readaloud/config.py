@@ -5,10 +5,11 @@ Every value is checked here, and a bad one is reported with its key and the fix.
 
 from __future__ import annotations
 
+import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, get_type_hints
 
 from .errors import ConfigError, FeedError
 from .feed import FeedSettings, check_base_url, parse_category
@@ -47,44 +48,47 @@ bitrate = "64k"
 sample_rate = 44100
 """
 
-_SECTIONS: dict[str, tuple[str, ...]] = {
-    "feed": (
-        "title",
-        "description",
-        "base_url",
-        "link",
-        "author",
-        "owner_name",
-        "owner_email",
-        "image",
-        "category",
-        "language",
-        "explicit",
-        "locked",
-        "mode",
-    ),
-    "speech": (
-        "engine",
-        "device",
-        "voice",
-        "rate",
-        "pitch",
-        "volume",
-        "lexicon",
-        "voices_dir",
-        "concurrency",
-        "retries",
-        "announce",
-    ),
-    "output": ("dir", "bitrate", "sample_rate", "sentence_pause", "section_pause"),
-}
+MP3_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)  # kbit/s, MPEG-1 layer III
+MP3_RATES = (32000, 44100, 48000)  # what MPEG-1 layer III allows
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
+
+
+@dataclass(frozen=True)
+class SpeechSettings:
+    """[speech]: each default is defined here and only here."""
+
+    engine: str = "auto"
+    device: str = "auto"
+    voice: str | None = None  # None: the engine's default preset
+    rate: str | None = None
+    pitch: str | None = None
+    volume: str | None = None
+    lexicon: str | None = None
+    voices_dir: str | None = None
+    concurrency: int = 4
+    retries: int = 5
+    announce: bool = True
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """[output]: each default is defined here and only here."""
+
+    dir: str = "output"
+    bitrate: str = "64k"
+    sample_rate: int = 44100
+    sentence_pause: float = 0.35
+    section_pause: float = 1.2
+
+
+_SECTIONS: dict[str, type] = {"feed": FeedSettings, "speech": SpeechSettings, "output": OutputSettings}
 
 
 @dataclass(frozen=True)
 class Settings:
     feed: FeedSettings = FeedSettings()
-    speech: dict[str, Any] = field(default_factory=dict)
-    output: dict[str, Any] = field(default_factory=dict)
+    speech: SpeechSettings = SpeechSettings()
+    output: OutputSettings = OutputSettings()
     base_dir: Path = Path(".")  # relative paths in the file are relative to it
 
     def path(self, value: str | None) -> Path | None:
@@ -92,7 +96,11 @@ class Settings:
 
 
 def load_settings(path: Path | None) -> Settings:
-    """Read a config file; with no path, ./readaloud.toml if present, else defaults."""
+    """Read a config file; with no path, ./readaloud.toml if present, else defaults.
+
+    Every key is checked here, before any work starts: a wrong type or value is one line
+    naming the key, the value and what it should be.
+    """
     if path is None:
         default = Path(CONFIG_NAME)
         if not default.exists():
@@ -102,27 +110,103 @@ def load_settings(path: Path | None) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"config {path} does not exist: run `readaloud init` to write one") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"config {path} is a folder: name the readaloud.toml file itself") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config {path} is not valid TOML ({exc}): fix the line it names") from exc
+    where = f"config {path}"
+    tables: dict[str, Any] = {}
     for name, table in data.items():
-        if name not in _SECTIONS or not isinstance(table, dict):
-            raise ConfigError(f"config {path}: unknown section [{name}]; use {', '.join(_SECTIONS)}")
-        unknown = set(table) - set(_SECTIONS[name])
+        if name not in _SECTIONS:
+            raise ConfigError(
+                f"{where}: unknown section [{name}]; use {', '.join(f'[{n}]' for n in _SECTIONS)}"
+            )
+        if not isinstance(table, dict):
+            raise ConfigError(
+                f"{where}: {name} = {table!r} must be a section: write [{name}] and its keys under it"
+            )
+        known = {f.name for f in fields(_SECTIONS[name])}
+        unknown = sorted(set(table) - known)
         if unknown:
-            raise ConfigError(f"config {path}: unknown key(s) {sorted(unknown)} in [{name}]")
-    feed_values = data.get("feed", {})
-    feed = _feed(feed_values, path)
-    return Settings(feed, dict(data.get("speech", {})), dict(data.get("output", {})), path.parent)
+            raise ConfigError(
+                f"{where}: unknown key {unknown[0]!r} in [{name}]; known keys: {', '.join(sorted(known))}"
+            )
+        tables[name] = table
+    return Settings(
+        check_feed(_typed(FeedSettings, tables.get("feed", {}), where, "feed"), where=where),
+        validate_speech(_typed(SpeechSettings, tables.get("speech", {}), where, "speech"), where=where),
+        validate_output(_typed(OutputSettings, tables.get("output", {}), where, "output"), where=where),
+        path.parent,
+    )
 
 
-def _feed(values: dict[str, Any], path: Path) -> FeedSettings:
-    settings = FeedSettings()
+_T = TypeVar("_T")
+
+
+def _typed(cls: type[_T], values: dict[str, Any], where: str, section: str) -> _T:
+    """values checked against the dataclass's annotations: str, int, float, bool, or optional str."""
+    hints = get_type_hints(cls)
     for key, value in values.items():
-        expected = bool if key in ("explicit", "locked") else str
-        if not isinstance(value, expected):
-            raise ConfigError(f"config {path}: [feed] {key} must be a {expected.__name__}")
-    settings = replace(settings, **values)
-    return check_feed(settings, where=f"config {path}")
+        hint = hints[key]
+        wanted: tuple[type, ...]
+        if hint is bool:
+            wanted, label = (bool,), "true or false"
+        elif hint is int:
+            wanted, label = (int,), "a whole number"
+        elif hint is float:
+            wanted, label = (int, float), "a number"
+        else:
+            wanted, label = (str,), "a quoted string"
+        if (isinstance(value, bool) and hint is not bool) or not isinstance(value, wanted):
+            raise ConfigError(f"{where}: [{section}] {key} = {value!r} must be {label}")
+    return cls(**values)
+
+
+def validate_speech(speech: SpeechSettings, *, where: str) -> SpeechSettings:
+    from .engines.base import DEVICES, hertz, percent
+    from .engines.registry import ENGINE_NAMES
+
+    if speech.engine not in ENGINE_NAMES:
+        raise ConfigError(f"{where}: engine {speech.engine!r} is not one of {', '.join(ENGINE_NAMES)}")
+    if speech.device not in DEVICES:
+        raise ConfigError(f"{where}: device {speech.device!r} is not one of {', '.join(DEVICES)}")
+    if not 1 <= speech.concurrency <= 16:
+        raise ConfigError(f"{where}: concurrency {speech.concurrency} must be between 1 and 16")
+    if not 1 <= speech.retries <= 20:
+        raise ConfigError(f"{where}: retries {speech.retries} must be between 1 and 20 (attempts per chunk)")
+    try:
+        if speech.rate is not None:
+            percent(speech.rate, what="rate")
+        if speech.volume is not None:
+            percent(speech.volume, what="volume")
+        if speech.pitch is not None:
+            hertz(speech.pitch)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+    if speech.voice is not None and not speech.voice.strip():
+        raise ConfigError(f"{where}: voice is empty: name a preset (`readaloud voices`) or remove the key")
+    return speech
+
+
+def validate_output(output: OutputSettings, *, where: str) -> OutputSettings:
+    match = re.fullmatch(r"(\d+)k", output.bitrate)
+    if not match or int(match.group(1)) not in MP3_BITRATES:
+        raise ConfigError(
+            f"{where}: bitrate {output.bitrate!r} is not an MP3 bitrate; use one of "
+            + ", ".join(f"{b}k" for b in MP3_BITRATES)
+        )
+    if output.sample_rate not in MP3_RATES:
+        raise ConfigError(
+            f"{where}: sample_rate {output.sample_rate} is not an MP3 rate; use one of "
+            + ", ".join(map(str, MP3_RATES))
+        )
+    for key in ("sentence_pause", "section_pause"):
+        value = getattr(output, key)
+        if not 0 <= value <= 10:
+            raise ConfigError(f"{where}: {key} {value} must be between 0 and 10 seconds")
+    if not output.dir.strip():
+        raise ConfigError(f'{where}: dir is empty: name the output folder, e.g. "output"')
+    return output
 
 
 def check_feed(settings: FeedSettings, *, where: str) -> FeedSettings:
@@ -135,7 +219,16 @@ def check_feed(settings: FeedSettings, *, where: str) -> FeedSettings:
         raise ConfigError(f"{where}: feed mode must be 'episodes' or 'sections', not {settings.mode!r}")
     if "@" not in settings.owner_email:
         raise ConfigError(f"{where}: owner_email {settings.owner_email!r} is not an e-mail address")
-    return replace(settings, base_url=base)
+    for key in ("title", "description", "author", "owner_name"):
+        if not getattr(settings, key).strip():
+            raise ConfigError(f"{where}: feed {key} is empty: podcast apps need one")
+    if not _LANGUAGE.match(settings.language.lower()):
+        raise ConfigError(
+            f"{where}: feed language {settings.language!r} is not a language code like zh-cn or en-us"
+        )
+    if settings.image is not None and not settings.image.strip():
+        raise ConfigError(f"{where}: feed image is empty: name a file in the output folder or remove the key")
+    return replace(settings, base_url=base, language=settings.language.lower())
 
 
 def check_image(path: Path) -> list[str]:

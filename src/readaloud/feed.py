@@ -8,12 +8,13 @@ feed` needs nothing but the output folder.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import struct
 import uuid
 import xml.etree.ElementTree as ET
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import format_datetime
@@ -353,5 +354,23 @@ def write_feed(root: Path, settings: FeedSettings, *, now: datetime) -> Path:
             write_bytes(cover, plain_cover())
         settings = replace(settings, image=DEFAULT_COVER)
     target = root / FEED_NAME
-    write_text(target, build_feed(load_records(root), settings, now=now).decode("utf-8"))
+    # Runs converting into the same folder each rebuild the feed when done. Reading the records
+    # and writing the feed under one lock means the last run to finish sees every episode.
+    with _locked(root / LOCK_NAME):
+        write_text(target, build_feed(load_records(root), settings, now=now).decode("utf-8"))
     return target
+
+
+LOCK_NAME = ".feed.lock"
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    import fcntl
+
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -42,6 +42,10 @@ def _decode(data: bytes, name: str) -> str:
     if _looks_utf16(data):
         codec = "utf-16-le" if data[1:2] == b"\0" else "utf-16-be"
         return data.decode(codec, errors="strict").replace("\r\n", "\n")
+    plain_utf8 = b"\0" not in data[:4096] and _is_utf8(data)
+    codec16 = None if plain_utf8 else _utf16_by_content(data)
+    if codec16 is not None:
+        return data.decode(codec16).replace("\r\n", "\n").replace("\r", "\n")
     if b"\0" in data[:4096]:
         raise InputError(f"{name} looks like a binary file, not text: pass a .txt, .md or .html article")
     try:
@@ -81,6 +85,43 @@ def _commonness(text: str) -> float:
     if not han:
         return -private
     return sum(1 for c in han if _is_common(c)) / len(han) - private
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _plain(ch: str) -> bool:
+    """Characters a Chinese article is made of: Han, ASCII, CJK and full-width punctuation."""
+    return (
+        "\u4e00" <= ch <= "\u9fff"
+        or " " <= ch <= "~"
+        or ch in "\n\r\t"
+        or "\u3000" <= ch <= "\u303f"
+        or "\uff00" <= ch <= "\uffef"
+        or "\u2010" <= ch <= "\u206f"
+        or "\u00a0" <= ch <= "\u024f"  # Latin letters with accents: pinyin tone marks
+        or ch in "·—…"
+    )
+
+
+def _utf16_by_content(data: bytes) -> str | None:
+    """UTF-16 without a BOM whose text is mostly Han (so few NUL bytes to go by): the byte order
+    under which nearly every character is one an article is made of."""
+    if len(data) < 4 or len(data) % 2:
+        return None
+    for codec in ("utf-16-le", "utf-16-be"):
+        try:
+            sample = data[:8000].decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if sample and sum(map(_plain, sample)) >= 0.95 * len(sample):
+            return codec
+    return None
 
 
 def _looks_utf16(data: bytes) -> bool:

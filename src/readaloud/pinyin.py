@@ -126,7 +126,15 @@ def prepare(text: str) -> Annotation:
     return Annotation(kind, exact, base.replace("v", "u"))
 
 
+def _lossy(s: Syllable) -> str:
+    """The syllable as PDF extraction leaves it when every non-ASCII letter is dropped:
+    běi -> bi, jīng -> jng, lǜ -> l."""
+    return "".join(c for c in s.marked if c.isascii())
+
+
 def _form(s: Syllable, kind: str) -> str:
+    if kind == "lossy":
+        return _lossy(s)
     if kind == "marked":
         return s.marked
     if kind == "numbered":
@@ -157,6 +165,9 @@ def _segment(chars: str, target: str, kind: str) -> tuple[Syllable, ...] | None:
         return None
 
     return walk(0, 0)
+
+
+LOSSY_MIN = 3  # letters an annotation needs before its tone-stripped form is trusted
 
 
 @dataclass(frozen=True)
@@ -192,6 +203,15 @@ def _match(before: str, annotation: str) -> Match | None:
             found = _segment(word, target, kind)
             if found is not None:
                 return Match(word, found, exact and ann.kind != "plain")
+    short_ok = annotation.strip().islower()  # "(q)" after 区 yes; "(B)" or "(CN)" are letters, not pinyin
+    if ann.kind == "plain" and ann.plain.isascii() and (len(ann.plain) >= LOSSY_MIN or short_ok):
+        # toned vowels lost in PDF extraction: 北京(bijng). Only when some syllable really lost a
+        # letter, so a plain abbreviation that happens to fit the consonants is not taken for one.
+        for k in range(1, len(tail) + 1):
+            word = tail[-k:]
+            found = _segment(word, ann.plain, "lossy")
+            if found is not None and any(_lossy(s) != s.plain for s in found):
+                return Match(word, found, False)
     return None
 
 

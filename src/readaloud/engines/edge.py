@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,7 +28,48 @@ from ..model import Boundary, Speech, Voice
 TICKS_PER_SECOND = 10_000_000
 MP3_BYTES_PER_SECOND = 48_000 // 8  # audio-24khz-48kbitrate-mono-mp3 is CBR
 _RETRYABLE_STATUS = frozenset({403, 408, 429, 500, 502, 503, 504})
-_URL_LOCK = threading.Lock()
+PROBE_TEXT = "你好。"
+TRUNCATION_SLACK = 0.15  # seconds: word times may run a little past the last MP3 frame
+PROBE_VOICE = "zh-CN-YunyangNeural"
+
+
+class _Endpoint:
+    """edge-tts reads its address from module globals; borrow them only while a request runs.
+
+    Requests for the same address share the borrowed value; a request for another address
+    waits until the last one is done, and the library's own value is put back every time.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._current: str | None = None
+        self._users = 0
+
+    @contextmanager
+    def use(self, module: Any, name: str, value: str | None) -> Iterator[None]:
+        with self._cond:
+            wanted = value or "default"
+            while self._users and self._current != wanted:
+                self._cond.wait()
+            if not self._users:
+                self._saved = getattr(module, name)
+                if value:
+                    setattr(module, name, value)
+                self._current = wanted
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._users -= 1
+                if not self._users:
+                    setattr(module, name, self._saved)
+                    self._current = None
+                    self._cond.notify_all()
+
+
+_ENDPOINT = _Endpoint()
+_VOICE_LIST = _Endpoint()
 
 
 def check_url(url: str) -> str:
@@ -86,7 +129,15 @@ class EdgeEngine:
             raise TransientEngineError(f"connection failed: {exc}") from exc
         except ValueError as exc:  # edge-tts validates voice, rate, volume and pitch
             raise EngineError(f"edge-tts rejected the voice settings: {exc}") from exc
+        except edge_tts.exceptions.EdgeTTSException as exc:
+            # e.g. SkewAdjustmentError: a 403 without a Date header to correct the clock by
+            raise TransientEngineError(f"edge-tts failed: {type(exc).__name__}: {exc}") from exc
         duration = len(audio) / MP3_BYTES_PER_SECOND
+        if boundaries and duration + TRUNCATION_SLACK < boundaries[-1].end:
+            # the service timed words past the audio it sent: the connection dropped mid-answer
+            raise TransientEngineError(
+                f"audio truncated: {duration:.1f} s received, words timed to {boundaries[-1].end:.1f} s"
+            )
         return Speech(audio, "mp3", duration, boundaries)
 
     async def _stream(self, text: str, voice: Voice) -> tuple[bytes, tuple[Boundary, ...]]:
@@ -102,47 +153,44 @@ class EdgeEngine:
         )
         audio = bytearray()
         boundaries: list[Boundary] = []
-        with _URL_LOCK:
-            if self.url:
-                edge_tts.communicate.WSS_URL = self.url  # type: ignore[attr-defined]
-        async for message in communicate.stream():
-            if message["type"] == "audio":
-                audio += message["data"]
-            elif message["type"] in ("WordBoundary", "SentenceBoundary"):
-                start = message["offset"] / TICKS_PER_SECOND
-                end = start + message["duration"] / TICKS_PER_SECOND
-                boundaries.append(Boundary(start, end, message["text"]))
+        with _ENDPOINT.use(edge_tts.communicate, "WSS_URL", self.url):
+            async for message in communicate.stream():
+                if message["type"] == "audio":
+                    audio += message["data"]
+                elif message["type"] in ("WordBoundary", "SentenceBoundary"):
+                    start = message["offset"] / TICKS_PER_SECOND
+                    end = start + message["duration"] / TICKS_PER_SECOND
+                    boundaries.append(Boundary(start, end, message["text"]))
         return bytes(audio), tuple(boundaries)
 
 
-def probe(url: str | None, *, timeout: float = 3.0) -> str | None:
-    """None when the service answers a websocket handshake, else why not (one line)."""
-    target = check_url(url) if url else default_url()
+def probe(url: str | None, *, timeout: float = 5.0) -> str | None:
+    """None when the service speaks a short phrase in full, else why not (one line).
 
-    async def knock() -> None:
-        client_timeout = aiohttp.ClientTimeout(total=timeout)
-        async with (
-            aiohttp.ClientSession(timeout=client_timeout) as session,
-            session.ws_connect(target + "&ConnectionId=probe"),
-        ):
-            return
-
+    A handshake alone is not enough: a service that accepts connections and then refuses,
+    drops or stays silent would fail every request of the run.
+    """
+    target = check_url(url) if url else None
+    host = urlsplit(target or default_url()).hostname
+    engine = EdgeEngine(url=target, timeout=timeout)
     try:
-        asyncio.run(knock())
-    except aiohttp.WSServerHandshakeError as exc:
-        return None if exc.status in (401, 403) else f"the service answered HTTP {exc.status}"
-    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-        return f"{urlsplit(target).hostname} is unreachable ({type(exc).__name__})"
+        speech = engine.synthesize(PROBE_TEXT, Voice("edge", PROBE_VOICE))
+    except EngineError as exc:
+        if isinstance(exc.__cause__, aiohttp.ClientConnectorError | ConnectionRefusedError | TimeoutError):
+            return f"{host} is unreachable ({type(exc.__cause__).__name__})"
+        return f"{host} did not speak a test phrase ({exc})"
+    if speech.duration < 0.3:
+        return f"{host} answered a test phrase with {speech.duration:.2f} s of audio"
     return None
 
 
 def list_online_voices(url: str | None, *, locale: str | None = None) -> list[dict[str, Any]]:
     """Edge's voice catalogue, optionally filtered by locale prefix (zh, zh-CN…)."""
-    if url:
-        edge_tts.voices.VOICE_LIST = voices_list_url(check_url(url))  # type: ignore[attr-defined]
+    address = voices_list_url(check_url(url)) if url else None
     try:
-        found: list[dict[str, Any]] = [dict(v) for v in asyncio.run(edge_tts.list_voices())]
-    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        with _VOICE_LIST.use(edge_tts.voices, "VOICE_LIST", address):
+            found: list[dict[str, Any]] = [dict(v) for v in asyncio.run(edge_tts.list_voices())]
+    except (aiohttp.ClientError, OSError, TimeoutError, edge_tts.exceptions.EdgeTTSException) as exc:
         raise EngineUnavailable(
             f"cannot list Edge voices ({type(exc).__name__}): check the network or READALOUD_EDGE_URL"
         ) from exc

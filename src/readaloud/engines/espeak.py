@@ -12,6 +12,7 @@ import ctypes
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -115,7 +116,10 @@ class EspeakEngine:
         with self._pool_lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
-                    self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_library
+                    self.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_worker_start,
+                    initargs=(os.getpid(),),
                 )
             return self._pool
 
@@ -124,6 +128,26 @@ class EspeakEngine:
             if self._pool is not None:
                 self._pool.shutdown(cancel_futures=True)
                 self._pool = None
+
+
+ORPHAN_POLL = 0.5  # seconds between a worker's checks that its parent still lives
+
+
+def _worker_start(parent: int) -> None:
+    """In each worker: load the library, and leave as soon as the parent is gone.
+
+    A parent killed with SIGKILL cannot shut its pool down; without this its workers
+    (and multiprocessing's resource tracker, which waits for them) lived on for good.
+    The worker notices it was adopted (its parent id changes) within ORPHAN_POLL.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_POLL)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+    _library()
 
 
 def speak(text: str, voice: Voice) -> Speech:

@@ -49,6 +49,30 @@ class Choice:
     engine: Engine
     voice: Voice
     why: str  # one line for the user: which engine, which voice, and why not a better one
+    # under `auto`, what it takes to move on to the next engine if this one fails mid-run
+    later: tuple[str, ...] = ()
+    table: Mapping[str, Voice] | None = None
+    settings: EngineSettings | None = None
+
+
+def fallback_for(choice: Choice, specs: Mapping[str, EngineSpec] | None = None) -> Choice | None:
+    """The next engine `auto` would have picked, if the chosen one fails for good; else None."""
+    specs = specs or SPECS
+    if choice.table is None or choice.settings is None:
+        return None
+    for i, name in enumerate(choice.later):
+        if specs[name].unavailable(choice.settings) is None:
+            voice = voice_for(name, choice.voice, choice.table)
+            why = f"engine: {name} ({specs[name].summary}), voice {voice.voice}"
+            return Choice(
+                specs[name].build(choice.settings),
+                voice,
+                why,
+                choice.later[i + 1 :],
+                choice.table,
+                choice.settings,
+            )
+    return None
 
 
 def _edge(settings: EngineSettings) -> Engine:
@@ -60,7 +84,7 @@ def _edge(settings: EngineSettings) -> Engine:
 def _edge_unavailable(settings: EngineSettings) -> str | None:
     from .edge import probe
 
-    return probe(settings.edge_url)
+    return probe(settings.edge_url, timeout=min(settings.timeout, 5.0))
 
 
 def _kokoro(settings: EngineSettings) -> Engine:
@@ -161,7 +185,9 @@ def choose(
         if reason is None:
             chosen = voice_for(name, voice, table)
             why = f"; skipped {'; '.join(skipped)}" if skipped else ""
-            return Choice(specs[name].build(settings), chosen, _line(name, chosen, specs, why))
+            later = PREFERENCE[PREFERENCE.index(name) + 1 :]
+            line = _line(name, chosen, specs, why)
+            return Choice(specs[name].build(settings), chosen, line, later, table, settings)
         skipped.append(f"{name}: {reason}")
     raise EngineUnavailable(f"no speech engine can run here: {'; '.join(skipped)}")
 
