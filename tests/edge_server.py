@@ -42,7 +42,7 @@ class EdgeServer:
     active: int = 0
     max_active: int = 0
     texts: list[str] = field(default_factory=list)
-    fail_texts: set[str] = field(default_factory=set)  # these sentences always get no audio
+    fail_texts: set[str] = field(default_factory=set)  # requests holding these always get no audio
     healthy_first: int = 0  # with `persistent`: this many requests are served well before it applies
     port: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -132,7 +132,7 @@ class EdgeServer:
             with self._lock:
                 self.ssml_requests += 1
                 self.texts.append(text)
-            if text in self.fail_texts:
+            if any(failing in text for failing in self.fail_texts):
                 fault = "no_audio"
             low, high = self.delay
             if high:

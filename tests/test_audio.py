@@ -34,7 +34,7 @@ def _speechlike(seconds: float, seed: int) -> np.ndarray:
     )
     envelope = (np.sin(2 * np.pi * 2.5 * t) > 0.2).astype(float)
     signal = 0.12 * tone * envelope + rng.normal(0, 0.01, len(t)) * envelope
-    signal[:: RATE // 7] = 0.99  # clicks at full scale
+    signal[:: RATE] = 0.6  # a click a second, well above the speech, like a plosive
     return signal
 
 
@@ -92,3 +92,36 @@ def test_encoded_sections_meet_the_targets_and_join_exactly(tmp_path: Path) -> N
 def test_joined_music_crc_is_the_crc_of_the_frames(tmp_path: Path) -> None:
     a, b = b"first part of the frames" * 50, b"second part" * 77
     assert crc16_combine(crc16(a), crc16(b), len(b)) == crc16(a + b)
+
+
+def test_true_peaks_do_not_depend_on_where_blocks_are_cut() -> None:
+    """Peaks between samples near a block's edge were measured against zeros; now against the
+    real neighbours, so any block size gives the same peaks, one per 5 ms bin of the loudness."""
+    x = _speechlike(7.3, 4)
+    results = []
+    for size in (len(x), 22_050, 4_097, 333):
+        meter = Meter(RATE, peaks=True)
+        for i in range(0, len(x), size):
+            meter.add(x[i : i + size])
+        meter.close()
+        assert len(meter.bin_peaks()) == len(meter.energies())
+        results.append(meter.bin_peaks())
+    for other in results[1:]:
+        assert np.allclose(other, results[0], atol=1e-6)
+    whole = Meter(RATE, peaks=True)
+    whole.add(x)
+    whole.close()
+    assert whole.bin_peaks().max() >= np.abs(x).max()  # a true peak is never below the sample peak
+
+
+def test_gain_stops_where_the_limiter_takes_everything() -> None:
+    """A tone with loud clicks every 140 ms cannot reach -16 LUFS under a -4 dBTP ceiling: the
+    gain stops where loudness stops rising, not 97 dB up (it once was) lifting the noise floor."""
+    x = _speechlike(14.0, 1)
+    x[:: RATE // 7] = 0.99
+    meter = Meter(RATE, peaks=True)
+    meter.add(x)
+    meter.close()
+    gain = choose_gain(meter, -15.6, -4.0)
+    assert gain <= (-15.6 - meter.integrated()) + 12.0
+    assert predict(meter, gain, -4.0) >= predict(meter, gain + 6, -4.0) - 0.3

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import itertools
+import wave
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,17 +35,19 @@ ARTICLE = (
 
 
 def chunks(n: int) -> list[SpokenChunk]:
+    """One sentence in each of n sections: n requests (requests never span sections)."""
     return [
-        SpokenChunk(0, i, f"第{i}句话用来测试顺序和并发。", f"第{i}句话用来测试顺序和并发。")
+        SpokenChunk(i, 0, f"第{i}句话用来测试顺序和并发。", f"第{i}句话用来测试顺序和并发。")
         for i in range(n)
     ]
 
 
-def test_synthesizes_mp3_with_word_timings(edge_server: EdgeServer) -> None:
+def test_synthesizes_with_word_timings(edge_server: EdgeServer) -> None:
     speech = EdgeEngine(url=edge_server.url).synthesize("你好，世界。这是一个测试句子。", VOICE)
-    assert (
-        speech.format == "mp3" and speech.audio[:3] in (b"ID3", b"\xff\xfb", b"\xff\xf3")
-    ) or speech.audio[0] == 0xFF
+    with wave.open(io.BytesIO(speech.audio)) as w:  # the service's MP3, decoded once
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (24_000, 1, 2)
+        assert speech.duration == pytest.approx(w.getnframes() / 24_000)
+    assert speech.format == "wav"
     assert 2.5 < speech.duration < 4.0  # 15 characters at the server's 5 per second
     assert [b.text for b in speech.boundaries] == list("你好世界这是一个测试句子")  # words, no marks
     assert speech.boundaries[0].start == pytest.approx(0.05)
@@ -129,8 +133,23 @@ def test_cache_makes_reruns_free_and_edits_cheap(edge_server: EdgeServer, tmp_pa
     out = tmp_path / "out"
     first = Stats()
     record = _convert(edge_server.url, article, out, first)
-    assert first.requests == edge_server.ssml_requests > 5
+    # one request per section, each carrying its heading and sentences (45 for the example before)
+    assert first.requests == edge_server.ssml_requests == 3
+    assert any(
+        "正文第一段有好几句话，每一句都会单独合成。\n这里是第二句，用来检查顺序。" in t
+        for t in edge_server.texts
+    )
     assert record.engine == "edge" and record.voice == "zh-CN-YunyangNeural"
+    cues = read_cues((out / record.slug / record.transcript_vtt).read_text(encoding="utf-8"))
+    texts = [text for _, _, text in cues]
+    for sentence in (
+        "这里是第二句，用来检查顺序。",
+        "这里是第三句。",
+        "最后一段的内容同样足够长，可以说明问题。",
+    ):
+        assert any(sentence in t for t in texts)  # every sentence still has its own cue
+    starts = [start for start, _, _ in cues]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)
 
     assert first.encodes == 3  # one per section; the episode is joined from them
 
@@ -147,7 +166,7 @@ def test_cache_makes_reruns_free_and_edits_cheap(edge_server: EdgeServer, tmp_pa
     edited = Stats()
     record = _convert(edge_server.url, article, out, edited)
     assert edited.requests == 1 and edited.encodes == 1  # that section only; the episode is a join
-    assert edge_server.texts[-1] == "这里是改过的第三句。"
+    assert "这里是改过的第三句。" in edge_server.texts[-1]
     assert check_episode(out / record.slug) == []
 
 
@@ -159,14 +178,14 @@ def test_failure_keeps_finished_sections_and_resumes(edge_server: EdgeServer, tm
     with pytest.raises(EngineError) as info:
         _convert(edge_server.url, article, out, Stats(), retry=RetryPolicy(2, 0.01, 0.02))
     message = str(info.value)
-    assert "a.txt: section 3 (第二个小标题)" in message and "10 of 11 chunks are cached" in message
+    assert "a.txt: section 3 (第二个小标题)" in message and "7 of 11 chunks are cached" in message
     assert not list(out.glob("*/*.mp3"))  # an episode is published whole or not at all
 
     edge_server.fail_texts = set()
     before = edge_server.ssml_requests
     resumed = Stats()
     _convert(edge_server.url, article, out, resumed)
-    assert resumed.requests == 1  # only the failed sentence; everything else came from the cache
+    assert resumed.requests == 1  # only the failed section's request; the others came from the cache
     assert edge_server.ssml_requests - before == 1
     assert sorted(p.name[:3] for p in out.glob("*/[0-9][0-9]-*.mp3")) == ["01-", "02-", "03-"]
 
@@ -209,7 +228,7 @@ def test_cli_edge_engine_through_env(edge_server: EdgeServer, tmp_path: Path) ->
         env={"READALOUD_EDGE_URL": edge_server.url},
     )
     assert done.returncode == 0, done.stderr
-    assert edge_server.ssml_requests > 5
+    assert edge_server.ssml_requests >= 4  # the probe's test phrase, then one request per section
     record = (next((tmp_path / "out").glob("*/episode.json"))).read_text(encoding="utf-8")
     assert '"engine": "edge"' in record
 
@@ -229,7 +248,7 @@ def test_corrupt_cache_entry_is_detected_and_redone(edge_server: EdgeServer, tmp
     article.write_text(ARTICLE, encoding="utf-8")
     out = tmp_path / "out"
     _convert(edge_server.url, article, out, Stats())
-    victim = sorted((out / ".cache").glob("*/*.mp3"))[0]
+    victim = sorted((out / ".cache").glob("*/*.wav"))[0]
     victim.write_bytes(victim.read_bytes()[:100])  # a torn write from another tool, or disk damage
     again = Stats()
     _convert(edge_server.url, article, out, again, force=True)
@@ -250,3 +269,19 @@ def test_an_unmapped_edge_tts_error_is_a_retryable_engine_error(edge_server: Edg
     edge_server.persistent = "403"
     with pytest.raises(TransientEngineError):
         EdgeEngine(url=edge_server.url, timeout=2).synthesize("你好，世界。", VOICE)
+
+
+def read_cues(vtt: str) -> list[tuple[float, float, str]]:
+    """(start, end, text) per cue, parsed here on its own (not with the code under test)."""
+    out = []
+    for block in vtt.strip().split("\n\n")[1:]:
+        lines = block.splitlines()
+        timing = next(i for i, line in enumerate(lines) if "-->" in line)
+        a, b = (t.strip().split()[0] for t in lines[timing].split("-->"))
+
+        def seconds(t: str) -> float:
+            h, m, s = t.split(":")
+            return int(h) * 3600 + int(m) * 60 + float(s)
+
+        out.append((seconds(a), seconds(b), "".join(lines[timing + 1 :])))
+    return out

@@ -106,24 +106,28 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+_POOL_HOLDER = """
+import os, sys, time
+from readaloud.engines.espeak import EspeakEngine
+from readaloud.model import Voice
+engine = EspeakEngine(workers=2)
+for text in ("你好。", "世界。", "再见。", "明天见。"):
+    engine.synthesize(text, Voice("espeak", "cmn"))
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
 def test_workers_leave_when_their_parent_is_killed(tmp_path: Path) -> None:
-    """kill -9 of the CLI mid-conversion: its espeak workers and the resource tracker exit within seconds."""
-    article = tmp_path / "long.txt"
-    body = "这是一个用来测试的长句子，里面有很多很多的汉字，需要朗读很久才能读完。" * 4
-    article.write_text("长文章\n" + "\n".join(body for _ in range(400)) + "\n", encoding="utf-8")
-    run = subprocess.Popen(
-        [sys.executable, "-m", "readaloud", "convert", str(article), "-o", str(tmp_path / "out"),
-         "--engine", "espeak", "--quiet", "--concurrency", "2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    workers: set[int] = set()
-    while len(workers) < 2 and time.monotonic() < deadline:  # the tracker and at least one worker
-        time.sleep(0.1)
-        workers = _children(run.pid)
-    assert len(workers) >= 2, "the conversion never started its workers"
-    os.kill(run.pid, signal.SIGKILL)
-    run.wait(10)
+    """kill -9 of a process with an espeak pool: its workers and the resource tracker exit within seconds."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _POOL_HOLDER], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    workers = _children(holder.pid)
+    assert len(workers) >= 2, "the pool never started its workers"
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.communicate(timeout=10)
     deadline = time.monotonic() + 8
     while any(_alive(p) for p in workers) and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -101,9 +101,10 @@ def test_auto_redoes_the_whole_article_locally_when_edge_fails_mid_run(
     edge_server: EdgeServer, tmp_path: Path, kokoro_cache: Path
 ) -> None:
     edge_server.persistent = "cut"
-    edge_server.healthy_first = 2  # the probe and one sentence get through
+    edge_server.healthy_first = 2  # the probe and the first section's request get through
+    two_sections = ARTICLE + "第二部分\n第二部分的正文，同样足够长，可以朗读好几秒钟。\n"
     done = run_cli(
-        "convert", str(_article(tmp_path)), "-o", str(tmp_path / "out"), "--engine", "auto",
+        "convert", str(_article(tmp_path, two_sections)), "-o", str(tmp_path / "out"), "--engine", "auto",
         "--retries", "2", "--retry-delay", "0", "--concurrency", "1",
         env={"READALOUD_EDGE_URL": edge_server.url, "XDG_CACHE_HOME": str(kokoro_cache)},
     )  # fmt: skip
@@ -178,9 +179,9 @@ def test_concurrent_converts_into_one_folder(tmp_path: Path, runs: int) -> None:
     ]
     command = [sys.executable, "-m", "readaloud", "convert", "-o", str(out), "--engine", "espeak", "--quiet"]
     procs = [subprocess.Popen([*command, str(a)], stderr=subprocess.PIPE, text=True) for a in articles]
-    for proc in procs:
-        _, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
+    finished = [(proc.communicate(timeout=120)[1], proc.returncode) for proc in procs]
+    for err, code in finished:
+        assert code == 0, err
     assert sorted(_feed_items(out)) == sorted(f"第{n}篇新闻的标题" for n in range(runs))
     assert check_output(out) == []
 

@@ -14,10 +14,11 @@ from readaloud.engines.edge import PROBE_TEXT
 from tests.conftest import ROOT
 from tests.edge_server import EdgeServer
 
-ARTICLE = (
-    "标题在这里\n"
+ARTICLE = (  # eight headed sections: eight Edge requests (one request never spans two sections)
+    "标题在这里\n导语一句话，说明这篇文章讲什么，内容足够长。\n"
     + "\n".join(
-        f"第{n}段正文，讲述了一件需要朗读出来的事情，内容足够长。这是第{n}段的第二句话。" for n in range(1, 9)
+        f"第{n}个小标题\n第{n}段正文，讲述了一件需要朗读出来的事情，内容足够长。这是第{n}段的第二句话。"
+        for n in range(1, 9)
     )
     + "\n"
 )
@@ -75,7 +76,7 @@ def rerun(tmp_path: Path, server: EdgeServer) -> int:
 def test_kill_9_resumes_without_repeating_finished_chunks(edge_server: EdgeServer, tmp_path: Path) -> None:
     edge_server.delay = (0.2, 0.2)
     run = start(tmp_path, edge_server)
-    wait_for_cache(tmp_path, 5)
+    wait_for_cache(tmp_path, 3)
     os.killpg(run.pid, signal.SIGKILL)
     run.communicate(timeout=30)
     kept = cached(tmp_path)
@@ -96,7 +97,7 @@ def test_kill_9_resumes_without_repeating_finished_chunks(edge_server: EdgeServe
 def test_ctrl_c_says_how_to_resume(edge_server: EdgeServer, tmp_path: Path) -> None:
     edge_server.delay = (0.2, 0.2)
     run = start(tmp_path, edge_server)
-    wait_for_cache(tmp_path, 3)
+    wait_for_cache(tmp_path, 2)
     run.send_signal(signal.SIGINT)
     _, err = run.communicate(timeout=60)
     assert run.returncode == 130

@@ -10,7 +10,7 @@ import time
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -25,9 +25,6 @@ from rich.progress import (
 from rich.table import Table
 
 from . import __version__
-from .audio import AudioSettings
-from .check import check_output
-from .clean import clean
 from .config import (
     CONFIG_NAME,
     TEMPLATE,
@@ -38,15 +35,16 @@ from .config import (
     validate_output,
     validate_speech,
 )
-from .engines.registry import Choice, EngineSettings, build, choose, fallback_for
-from .episode import EpisodeRecord, load_records, remove_episode
+from .episode import CACHE_DIR, load_records, remove_episode
 from .errors import ConfigError, EngineError, OutputError, ReadaloudError
 from .feed import FeedSettings, write_feed
-from .load import find_articles, load_article
-from .pipeline import CACHE_DIR, ConvertOptions, convert, prepare
-from .speech import load_lexicon, plan_for
-from .synthesize import Cache, ChunkAudio, RetryPolicy, Stats
 from .voices import presets, resolve_voice
+
+if TYPE_CHECKING:  # the pipeline's modules load numpy, pypinyin and jieba: only commands that work need them
+    from .engines.registry import Choice, EngineSettings
+    from .episode import EpisodeRecord
+    from .synthesize import ChunkAudio
+
 
 app = typer.Typer(
     add_completion=False,
@@ -96,6 +94,8 @@ def _lexicon(settings: Settings, option: Path | None) -> dict[str, str]:
     if path is None:
         default = settings.base_dir / "lexicon.toml"
         path = default if default.exists() else None
+    from .speech import load_lexicon
+
     return load_lexicon(path) if path else {}
 
 
@@ -111,6 +111,8 @@ def _engine_settings(
     settings: Settings, *, timeout: float = 30.0, device: str | None = None
 ) -> EngineSettings:
     import platformdirs
+
+    from .engines.registry import EngineSettings
 
     return EngineSettings(
         cache_dir=Path(platformdirs.user_cache_dir("readaloud")),
@@ -131,6 +133,8 @@ def _pick_engine(
     timeout: float = 30.0,
     device: str | None = None,
 ) -> Choice:
+    from .engines.registry import choose
+
     speech = settings.speech
     chosen = resolve_voice(
         voice or speech.voice,
@@ -188,6 +192,12 @@ def convert_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")] = False,
 ) -> None:
     """Convert articles into episode folders (MP3s, chapters, transcripts) and update feed.xml."""
+    from .audio import AudioSettings
+    from .engines.registry import fallback_for
+    from .load import find_articles
+    from .pipeline import ConvertOptions, convert
+    from .synthesize import RetryPolicy, Stats
+
     started = time.monotonic()
     settings = load_settings(config)
     speech = validate_speech(
@@ -326,14 +336,15 @@ def convert_cmd(
 def _writable(root: Path) -> None:
     try:
         root.mkdir(parents=True, exist_ok=True)
-        probe = root / ".write-test"
+        # a name of its own: runs converting into one folder at once must not remove each other's
+        probe = root / f".write-test-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
         raise OutputError(f"cannot write to {root} ({exc.strerror}): pick a writable folder with -o") from exc
 
 
-def _summary(rows: list[tuple[str, str, int, float]], stats: Stats, wall: float, root: Path) -> None:
+def _summary(rows: list[tuple[str, str, int, float]], stats: Any, wall: float, root: Path) -> None:
     table = Table(title=f"readaloud → {root}", show_footer=True)
     table.add_column("article", footer=f"{sum(r[1] == 'ok' for r in rows)}/{len(rows)} converted")
     table.add_column("status")
@@ -368,6 +379,9 @@ def clean_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Clean text and removals as JSON.")] = False,
 ) -> None:
     """Print the cleaned article text (pinyin, chrome, junk and repeated titles removed)."""
+    from .clean import clean
+    from .load import load_article
+
     result = clean(load_article(input))
     if as_json:
         body = {
@@ -405,6 +419,10 @@ def outline_cmd(
 ) -> None:
     """Show title, credit and sections with sizes and listening time; --spoken shows what is said."""
     settings = load_settings(config)
+    from .engines.registry import build
+    from .pipeline import prepare
+    from .speech import plan_for
+
     article = prepare(input)
     if spoken:
         eng = build(engine, _engine_settings(settings))
@@ -467,6 +485,8 @@ def _cache_root(config: Path | None, output: Path | None) -> Path:
 def cache_info(output: Output = None, config: ConfigOpt = None) -> None:
     """Show how many chunks are cached and how much space they use."""
     root = _cache_root(config, output)
+    from .synthesize import Cache
+
     entries = list(Cache(root).entries())
     size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.exists() else 0
     out.print(f"{root}: {len(entries)} chunks, {size / 1e6:.1f} MB")
@@ -487,6 +507,8 @@ def check_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Verify files, durations, chapters, transcripts, loudness and the feed; exit 1 on any problem."""
+    from .check import check_output
+
     problems = check_output(output_dir, feed=load_settings(config).feed)
     for p in problems:
         err.print(f"problem: {p}", markup=False, soft_wrap=True)

@@ -12,6 +12,7 @@ from .errors import FeedError, InputError
 from .fsutil import write_text
 
 RECORD_NAME = "episode.json"
+CACHE_DIR = ".cache"  # the synthesis cache, under the output root
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,9 +21,11 @@ Samples = NDArray[np.float32]
 ABSOLUTE_GATE = -70.0  # LUFS
 RELATIVE_GATE = -10.0  # LU below the absolutely gated loudness
 OVERSAMPLE = 4  # true peak: the signal between samples, seen at four times the rate
+MAX_EXTRA_GAIN = 12.0  # dB above the unlimited gain that the limiter may be asked to absorb
+PLATEAU_SLOPE = 0.05  # LU per dB: below this, more gain only feeds the limiter
+_CONTEXT = 16  # samples of neighbours the oversampling filter needs on each side (it spans about 10)
 LOOKAHEAD = 0.005  # seconds the limiter's gain starts falling before a peak
-RELEASE = 0.05  # seconds over which it recovers
-INTERSAMPLE = 10 ** (3 / 20)  # a true peak stands less than 3 dB above the sample peak
+RELEASE = 0.02  # seconds over which it recovers
 
 
 def _biquads(rate: int) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
@@ -77,28 +78,55 @@ class Meter:
         self.bin = self.step // self.per_step
         self._peaks = peaks
         self._pending = np.zeros(0)
-        self._pending_peak = np.zeros(0, dtype=np.float32)
         self._energy: list[NDArray[np.float32]] = []  # K-weighted sum of squares per bin
         self._bin_peaks: list[NDArray[np.float32]] = []  # true peak per bin
+        self._peak_context = np.zeros(2 * _CONTEXT)  # silence before the first sample
+        self._peak_pending = np.zeros(0, dtype=np.float32)  # per-sample peaks not yet binned
+        self._samples = 0
         self.sample_peak = 0.0
 
     def add(self, block: NDArray[np.floating]) -> None:
         x = np.asarray(block, dtype=np.float64)
+        self._samples += len(x)
         if len(x):
             self.sample_peak = max(self.sample_peak, float(np.abs(x).max()))
         if self._peaks:
-            tp = np.concatenate([self._pending_peak, true_peak(x)])
+            self._add_peaks(x)
         for i, (b, a) in enumerate(self._filters):
             x, self._state[i] = self._lfilter(b, a, x, zi=self._state[i])
         x = np.concatenate([self._pending, x])
         whole = len(x) // self.step * self.step
         if whole:
             self._energy.append(np.square(x[:whole]).reshape(-1, self.bin).sum(axis=1).astype(np.float32))
-            if self._peaks:
-                self._bin_peaks.append(tp[:whole].reshape(-1, self.bin).max(axis=1))
         self._pending = x[whole:]
+
+    def _add_peaks(self, x: NDArray[np.float64], *, final: bool = False) -> None:
+        """True peaks of the samples that have _CONTEXT samples on both sides by now: the
+        oversampling filter then sees real neighbours, not the zeros beyond a block's edge."""
+        buffer = np.concatenate([self._peak_context, x])
+        done = true_peak(buffer)[_CONTEXT : len(buffer) - (0 if final else _CONTEXT)]
+        self._peak_context = buffer[len(buffer) - 2 * _CONTEXT :]
+        pending = np.concatenate([self._peak_pending, done[:_CONTEXT] if final else done])
+        whole = len(pending) // self.bin * self.bin
+        if whole:
+            self._bin_peaks.append(pending[:whole].reshape(-1, self.bin).max(axis=1))
+        self._peak_pending = pending[whole:]
+
+    def close(self) -> None:
+        """Bin what is left (padded with silence), so the last few ms are limited too."""
+        left = len(self._pending)
+        if left:
+            self.add(np.zeros(self.step - left))
         if self._peaks:
-            self._pending_peak = tp[whole:]
+            self._add_peaks(np.zeros(_CONTEXT), final=True)
+            bins = sum(len(b) for b in self._energy)
+            have = sum(len(b) for b in self._bin_peaks)
+            tail = np.concatenate([self._peak_pending, np.zeros(self.bin, dtype=np.float32)])
+            while have < bins:
+                self._bin_peaks.append(tail[: self.bin].reshape(1, -1).max(axis=1))
+                tail = np.zeros(self.bin, dtype=np.float32)
+                have += 1
+            self._peak_pending = np.zeros(0, dtype=np.float32)
 
     def energies(self) -> NDArray[np.float32]:
         return np.concatenate(self._energy) if self._energy else np.zeros(0, dtype=np.float32)
@@ -136,43 +164,53 @@ def _bins_per_step(step: int, rate: int) -> int:
     return min(divisors, key=lambda k: abs(step / k - wanted)) if divisors else 1
 
 
-def predict(meter: Meter, gain_db: float, ceiling_db: float) -> float:
-    """The loudness after gain_db and the limiter, from the meter's bins: no pass over the audio.
+def limiter_gains(meter: Meter, gain_db: float, ceiling_db: float) -> NDArray[np.float32]:
+    """Linear gain per bin: gain_db, turned down wherever a true peak would pass ceiling_db.
 
-    The limiter's gain is modelled per bin (the least it needs within its look-ahead and
-    release), which is close to what level() does per sample.
+    The reduction starts LOOKAHEAD before a peak and holds for RELEASE after it (at least
+    a bin each way), so it comes and goes smoothly rather than clipping.
     """
     from scipy.ndimage import minimum_filter1d
 
     peaks = meter.bin_peaks()
     gain = 10 ** (gain_db / 20)
     need = np.minimum(1.0, 10 ** (ceiling_db / 20) / np.maximum(peaks * gain, 1e-12))
-    # a bin's peak stands for all of it, so the windows are a bin shorter than level()'s
-    ahead = int(LOOKAHEAD * meter.rate / meter.bin)
-    release = int(RELEASE * meter.rate / meter.bin) - 1
+    ahead = max(1, round(LOOKAHEAD * meter.rate / meter.bin))
+    release = max(1, round(RELEASE * meter.rate / meter.bin))
     size = ahead + release + 1
     held = minimum_filter1d(need, size=size, origin=release - size // 2, mode="nearest")
-    return meter.integrated(meter.energies() * (gain * held) ** 2)
+    result: NDArray[np.float32] = (gain * held).astype(np.float32)
+    return result
+
+
+def predict(meter: Meter, gain_db: float, ceiling_db: float) -> float:
+    """The loudness after gain_db and the limiter, from the meter's bins: no pass over the audio."""
+    return meter.integrated(meter.energies() * limiter_gains(meter, gain_db, ceiling_db) ** 2)
 
 
 def choose_gain(meter: Meter, target: float, ceiling_db: float) -> float:
     """The gain that lands on target once the limiter has done its work (secant steps on predict).
 
     Peaks pushed past the ceiling are turned down, which lowers the loudness: with espeak's
-    clipped peaks 1 dB more gain gave only 0.3 LU more.
+    clipped peaks 1 dB more gain gave only 0.3 LU more. When the limiter flattens everything
+    the loudness stops rising; the gain then stops too (at most MAX_EXTRA_GAIN above the
+    unlimited answer), rather than lifting breaths and noise by tens of dB for nothing.
     """
     measured = meter.integrated()
     if measured == float("-inf"):
         return 0.0  # silence
-    gain = target - measured
+    plain = target - measured
+    gain = plain
     last = (0.0, measured)
     for _ in range(8):
         got = predict(meter, gain, ceiling_db)
         if abs(target - got) <= 0.05:
             break
         slope = (got - last[1]) / (gain - last[0]) if gain != last[0] else 1.0
+        if got < target and slope < PLATEAU_SLOPE and last[0] != 0.0:
+            break  # no more loudness to be had: the limiter takes every extra dB
         last = (gain, got)
-        gain += (target - got) / min(1.0, max(0.1, slope))
+        gain = min(plain + MAX_EXTRA_GAIN, gain + (target - got) / min(1.0, max(0.1, slope)))
     return gain
 
 
@@ -186,71 +224,21 @@ def true_peak(x: NDArray[np.floating]) -> NDArray[np.float32]:
     return result
 
 
-@dataclass(frozen=True)
-class Levelled:
-    gain_db: float
-    limited: float  # fraction of samples the limiter turned down
-    peak_db: float  # sample peak after gain and limiting
+def apply(
+    blocks: Iterable[Samples], *, meter: Meter, gain_db: float, ceiling_db: float
+) -> Iterator[Samples]:
+    """The blocks with the gain and the limiter applied, sample by sample, from the meter's bins.
 
-
-def level(
-    blocks: Iterable[Samples],
-    *,
-    rate: int,
-    gain_db: float,
-    ceiling_db: float,
-) -> Iterator[Samples | Levelled]:
-    """Apply a gain and hold true peaks under ceiling_db: yields levelled blocks, then a Levelled.
-
-    The limiter looks ahead LOOKAHEAD seconds and recovers over RELEASE, so a peak
-    is turned down smoothly rather than clipped. Blocks overlap by the look-ahead and
-    release windows, so the result does not depend on where the blocks were cut.
+    The limiter's gain is the one predict() worked with, interpolated between bin
+    centres: every bin's gain is at most what its own loudest true peak allows and
+    what its neighbours' allow, so the interpolated gain never lets a peak through.
     """
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
-
-    gain = 10 ** (gain_db / 20)
-    ceiling = 10 ** (ceiling_db / 20)
-    ahead, release = max(1, round(LOOKAHEAD * rate)), max(1, round(RELEASE * rate))
-    margin = ahead + release + 64
-    carry = np.zeros(0, dtype=np.float32)  # samples not yet emitted, with context before them
-    context = 0  # how many samples at the start of carry were emitted already
-    limited = total = 0
-    loudest = 0.0
-    exhausted = False
-    source = iter(blocks)
-    while not exhausted:
-        block = next(source, None)
-        if block is None:
-            exhausted = True
-            block = np.zeros(0, dtype=np.float32)
-        carry = np.concatenate([carry, np.asarray(block, dtype=np.float32) * gain])
-        ready = len(carry) if exhausted else len(carry) - margin
-        if ready <= context:
-            continue
-        if float(np.abs(carry).max(initial=0.0)) * INTERSAMPLE < ceiling:
-            out = carry[context:ready]  # nothing near the ceiling: no limiting to work out
-            total += ready - context
-            if len(out):
-                loudest = max(loudest, float(np.abs(out).max()))
-            yield out.astype(np.float32)
-            keep_from = max(0, ready - margin)
-            carry = carry[keep_from:]
-            context = ready - keep_from
-            continue
-        peaks = true_peak(carry)
-        need = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
-        # hold the lowest gain needed within the look-ahead before and the release after a peak
-        size = ahead + release + 1  # window [n - release, n + ahead]
-        held = minimum_filter1d(need, size=size, origin=release - size // 2, mode="nearest")
-        smooth = np.minimum(uniform_filter1d(held, size=ahead, mode="nearest"), need)
-        out = (carry * smooth)[context:ready]
-        limited += int(np.count_nonzero(smooth[context:ready] < 0.999))
-        total += ready - context
-        if len(out):
-            loudest = max(loudest, float(np.abs(out).max()))
-        yield out.astype(np.float32)
-        keep_from = max(0, ready - margin)
-        carry = carry[keep_from:]
-        context = ready - keep_from
-    after = 20 * math.log10(loudest) if loudest > 0 else float("-inf")
-    yield Levelled(gain_db, limited / total if total else 0.0, after)
+    curve = limiter_gains(meter, gain_db, ceiling_db).astype(np.float64)
+    centres = (np.arange(len(curve)) + 0.5) * meter.bin
+    done = 0
+    for block in blocks:
+        where = np.arange(done, done + len(block))
+        gains = np.interp(where, centres, curve) if len(curve) else np.full(len(block), 10 ** (gain_db / 20))
+        # the last partial step was never binned: it keeps the last bin's gain
+        yield (np.asarray(block, dtype=np.float64) * gains).astype(np.float32)
+        done += len(block)

@@ -12,8 +12,10 @@ padding where two sections meet stay in, as a few ms more of the pause.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import AudioError
 
@@ -87,13 +89,26 @@ def crc16(data: bytes) -> int:
 
 def layout(data: bytes, *, name: str = "MP3") -> Mp3Layout:
     """Parse a file written by ffmpeg's libmp3lame with a LAME tag: frames, delay, padding."""
-    start = _id3_size(data)
-    first = int.from_bytes(data[start : start + 4], "big")
-    parsed = _frame_size(first)
+    return _layout(io.BytesIO(data), name)
+
+
+def read_layout(path: Path) -> Mp3Layout:
+    """The same, reading only frame headers: an episode of hours is never held in memory."""
+    with path.open("rb") as handle:
+        return _layout(handle, path.name)
+
+
+def _layout(handle: BinaryIO, name: str) -> Mp3Layout:
+    head = handle.read(10)
+    start = _id3_size(head)
+    handle.seek(start)
+    first_bytes = handle.read(4)
+    first = int.from_bytes(first_bytes, "big")
+    parsed = _frame_size(first) if len(first_bytes) == 4 else None
     if parsed is None:
         raise AudioError(f"{name} does not start with an MPEG-1 layer III frame")
     info_size, sample_rate = parsed
-    info = data[start : start + info_size]
+    info = first_bytes + handle.read(info_size - 4)
     at = _info_offset(first)
     if info[at : at + 4] not in (b"Info", b"Xing"):
         raise AudioError(f"{name} has no Info frame: it was not written by readaloud's encoder")
@@ -102,19 +117,18 @@ def layout(data: bytes, *, name: str = "MP3") -> Mp3Layout:
     delay, padding = packed >> 12, packed & 0xFFF
     music_crc = int.from_bytes(info[lame + 32 : lame + 34], "big")
     pos, frames = start + info_size, 0
-    while pos + 4 <= len(data):
-        parsed = _frame_size(int.from_bytes(data[pos : pos + 4], "big"))
-        if parsed is None or pos + parsed[0] > len(data):
+    size = handle.seek(0, io.SEEK_END)
+    while pos + 4 <= size:
+        handle.seek(pos)
+        parsed = _frame_size(int.from_bytes(handle.read(4), "big"))
+        if parsed is None or pos + parsed[0] > size:
             break
         pos += parsed[0]
         frames += 1
-    rest = data[pos:]
-    trailing = len(rest) - (128 if rest[:3] == b"TAG" and len(rest) == 128 else 0)
+    handle.seek(pos)
+    rest = handle.read(129)
+    trailing = size - pos - (128 if rest[:3] == b"TAG" and size - pos == 128 else 0)
     return Mp3Layout(start + info_size, pos, frames, sample_rate, delay, padding, info, music_crc, trailing)
-
-
-def read_layout(path: Path) -> Mp3Layout:
-    return layout(path.read_bytes(), name=path.name)
 
 
 def info_frame(template: bytes, *, frames: int, size: int, delay: int, padding: int, crc: int) -> bytes:
@@ -163,9 +177,16 @@ def join(parts: list[Path], target: Path) -> Joined:
         for path, part in zip(parts, layouts, strict=True):
             # a part's first real sample sits `delay` samples into its frames, as in the whole
             starts.append(before * 1152)
-            audio = path.read_bytes()[part.audio_start : part.audio_end]
-            crc = crc16_combine(crc, part.music_crc, len(audio))
-            out.write(audio)
+            length = part.audio_end - part.audio_start
+            crc = crc16_combine(crc, part.music_crc, length)
+            with path.open("rb") as source:  # copied in blocks: a section of hours stays out of memory
+                source.seek(part.audio_start)
+                while length > 0:
+                    block = source.read(min(length, 1 << 20))
+                    if not block:
+                        raise AudioError(f"{path.name} ended before its last frame")
+                    out.write(block)
+                    length -= len(block)
             before += part.frames
         out.seek(0)
         out.write(

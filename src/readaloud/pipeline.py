@@ -17,7 +17,7 @@ from . import audio
 from .check import check_episode
 from .clean import clean
 from .engines.base import Engine
-from .episode import RECORD_NAME, EpisodeRecord, SectionRecord
+from .episode import CACHE_DIR, RECORD_NAME, EpisodeRecord, SectionRecord
 from .errors import EngineError, InputError, OutputError, ReadaloudError
 from .feed import FeedSettings
 from .fsutil import pid_alive, sweep_parts, write_text
@@ -28,8 +28,8 @@ from .slug import slugify, unique_slugs
 from .speech import plan_for
 from .synthesize import Cache, ChunkAudio, RetryPolicy, Stats, cache_key, render_all
 from .transcript import caption_cues, chapters_json, srt, timed_pieces, webvtt
+from .transcript import warm as warm_captions
 
-CACHE_DIR = ".cache"
 WORK_PREFIX = ".work-"
 HEADING_PAUSE = 0.6
 CLAUSE_PAUSE = 0.15
@@ -82,7 +82,7 @@ def article_slug(article: Article, identity: str, path: Path, output: Path) -> s
     return slug
 
 
-RECIPE_VERSION = 2  # bump when the same inputs would now give different files
+RECIPE_VERSION = 3  # bump when the same inputs would now give different files
 
 
 def recipe(data: bytes, *parts: object) -> str:
@@ -195,6 +195,7 @@ def convert(
         stats=counters,
         on_done=on_chunk,
     )
+    warm_captions()  # the main thread would only wait for the first chunks meanwhile
     _remove_dead_work(options.output)
     sweep_parts(options.output / CACHE_DIR, pattern="*/.*.part")
     sweep_parts(folder)
@@ -271,7 +272,8 @@ def _assemble(
     section_cues: list[list[Cue]] = []
     made: list[Future[_Made]] = []
     failures: list[str] = []
-    encoder = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="encode")
+    # one more encoder than cores: a section that finishes synthesis late need not queue behind two
+    encoder = ThreadPoolExecutor(max_workers=(os.cpu_count() or 1) + 1, thread_name_prefix="encode")
     try:
         for n, section in enumerate(article.sections):  # 6
             mine = [(c, f) for c, f in zip(chunks, futures, strict=True) if c.section == section.index]
@@ -450,7 +452,8 @@ def _write_section_pcm(
     groups: list[list[Cue]] = []  # one per sentence or announcement: its chunks, timed
     try:
         for i, item in enumerate(done):
-            start = writer.add_chunk(item.path, item.format)
+            part = None if item.whole else item.duration
+            start = writer.add_chunk(item.path, item.format, item.start, part)
             pieces = timed_pieces(item.chunk.written, item.boundaries, start, item.duration)
             key = (item.chunk.kind, item.chunk.sentence)
             prev = done[i - 1].chunk if i else None
@@ -462,7 +465,8 @@ def _write_section_pcm(
                     groups[-1][-1] = Cue(last.start, pieces[-1].end, last.text)
             else:
                 groups.append(pieces)
-            if i + 1 < len(done):
+            # within one packed request the service's own pause is already in the audio
+            if i + 1 < len(done) and done[i + 1].group != item.group:
                 writer.pause(_pause_after(item.chunk, done[i + 1].chunk, settings))
     finally:
         writer.close()

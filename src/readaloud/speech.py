@@ -257,7 +257,9 @@ def split_to_fit(text: str, limit: int, measure: Callable[[str], int]) -> list[s
         if current and measure(current + piece) > limit:
             out.append(current)
             current = ""
-        while measure(piece) > limit:  # no comma to use: cut between Han characters
+        # no comma to use: cut between Han characters. Every character counts at least one unit,
+        # so a piece longer than limit is over it without measuring all of it (that was quadratic).
+        while len(piece) > limit or measure(piece) > limit:
             cut = _hard_cut(piece, limit, measure)
             out.append(piece[:cut])
             piece = piece[cut:]
@@ -268,7 +270,8 @@ def split_to_fit(text: str, limit: int, measure: Callable[[str], int]) -> list[s
 
 
 def _hard_cut(text: str, limit: int, measure: Callable[[str], int]) -> int:
-    low, high = 1, len(text)  # the longest prefix within limit (measure grows with the prefix)
+    # the longest prefix within limit (measure grows with the prefix, at least a unit a character)
+    low, high = 1, min(len(text), limit)
     while low < high:
         middle = (low + high + 1) // 2
         if measure(text[:middle]) <= limit:

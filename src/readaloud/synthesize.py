@@ -17,13 +17,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .engines.base import Engine, percent
 from .errors import EngineError, TransientEngineError
 from .fsutil import write_bytes, write_text
-from .model import Boundary, SpokenChunk, Voice
+from .model import Boundary, Speech, SpokenChunk, Voice
 from .speech import han_count
 
 CACHE_VERSION = 1
@@ -34,6 +34,8 @@ MAX_CONCURRENCY = 16
 FASTEST_HAN_PER_SECOND = 12.0
 FASTEST_WORDS_PER_SECOND = 6.0
 FASTEST_DIGITS_PER_SECOND = 16.0
+PACK_JOINER = "\n"
+_STOPPED = re.compile(r"[。！？!?.…；;][”’」』）)]*\s*$")
 SHORTEST_CHECKED = 0.8  # seconds: below this, a short answer cannot be told from a fast one
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+(?:['’][A-Za-z]+)?")
 _OTHER_LETTERS = re.compile(r"[\u0400-\u04ff\u3040-\u30ff\uac00-\ud7af]")
@@ -47,6 +49,9 @@ class ChunkAudio:
     duration: float
     boundaries: tuple[Boundary, ...]
     cached: bool
+    start: float = 0.0  # where this chunk's audio begins in the file (a packed request's is shared)
+    group: int = -1  # the request it came from: chunks of one request carry the service's own pauses
+    whole: bool = True  # False: the chunk is the part [start, start + duration) of a shared file
 
 
 @dataclass(frozen=True)
@@ -157,11 +162,124 @@ def render_chunk(
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
 ) -> ChunkAudio:
-    key = cache_key(engine.name, voice, chunk.spoken)
+    """One chunk, one request (or a cache hit)."""
+    return render_group([chunk], 0, engine=engine, voice=voice, cache=cache, retry=retry, stats=stats,
+                        sleep=sleep, rng=rng)[0]  # fmt: skip
+
+
+def group_text(chunks: Sequence[SpokenChunk]) -> str:
+    """What one request says for these chunks: a lone chunk as it is; several, each ending in a
+    full stop (a heading has none, and the voice would run on into the next sentence)."""
+    if len(chunks) == 1:
+        return chunks[0].spoken
+    return PACK_JOINER.join(c.spoken if _STOPPED.search(c.spoken) else c.spoken + "。" for c in chunks)
+
+
+def groups(chunks: Sequence[SpokenChunk], limit: int) -> list[list[int]]:
+    """Consecutive chunks of one section packed into requests of at most `limit` bytes of text;
+    limit 0 keeps every chunk on its own."""
+    out: list[list[int]] = []
+    size = 0
+    for i, chunk in enumerate(chunks):
+        cost = len(chunk.spoken.encode("utf-8")) + len(PACK_JOINER) + 3
+        if out and limit and chunks[out[-1][-1]].section == chunk.section and size + cost <= limit:
+            out[-1].append(i)
+            size += cost
+        else:
+            out.append([i])
+            size = cost
+    return out
+
+
+def split_group(
+    chunks: Sequence[SpokenChunk], duration: float, bounds: Sequence[Boundary]
+) -> list[tuple[float, float, tuple[Boundary, ...]]]:
+    """Where each chunk of a packed request is in its audio: (start, length, its own boundaries).
+
+    Each word the service timed is found in the request's text, in order, which tells whose
+    it is; a chunk runs from halfway through the pause before its first word to halfway
+    through the pause after its last, so every cut falls in silence.
+    """
+    if len(chunks) == 1:
+        return [(0.0, duration, tuple(bounds))]
+    text = group_text(chunks)
+    ends, at = [], 0
+    for c in chunks:  # where each chunk's text ends in the request's text
+        at = text.index(c.spoken, at) + len(c.spoken)
+        ends.append(at)
+    owner: list[list[Boundary]] = [[] for _ in chunks]
+    cursor, k = 0, 0
+    for b in bounds:
+        found = text.find(b.text, cursor) if b.text else -1
+        if found >= 0:
+            cursor = found + len(b.text)
+            while k + 1 < len(chunks) and found >= ends[k]:
+                k += 1
+        owner[k].append(b)
+    firsts = [o[0].start if o else None for o in owner]
+    lasts = [max(b.end for b in o) if o else None for o in owner]
+    cuts = [0.0]
+    for i in range(1, len(chunks)):
+        first, last = firsts[i], lasts[i - 1]
+        if first is None or last is None:  # no word found: share the time by length of text
+            share = sum(len(c.spoken) for c in chunks[:i]) / max(1, sum(len(c.spoken) for c in chunks))
+            cut = duration * share
+        else:
+            cut = (last + first) / 2 if first >= last else first
+        cuts.append(min(max(cut, cuts[-1]), duration))
+    cuts.append(duration)
+    return [
+        (
+            cuts[i],
+            cuts[i + 1] - cuts[i],
+            tuple(Boundary(max(0.0, b.start - cuts[i]), max(0.0, b.end - cuts[i]), b.text) for b in owner[i]),
+        )
+        for i in range(len(chunks))
+    ]
+
+
+def render_group(
+    chunks: Sequence[SpokenChunk],
+    group: int,
+    *,
+    engine: Engine,
+    voice: Voice,
+    cache: Cache,
+    retry: RetryPolicy,
+    stats: Stats,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: random.Random | None = None,
+) -> list[ChunkAudio]:
+    """One request for several chunks (or a cache hit), split back into the chunks' own audio."""
+    text = group_text(chunks)
+    key = cache_key(engine.name, voice, text)
     hit = cache.get(key)
     if hit is not None:
         stats.add(cache_hits=1)
-        return ChunkAudio(chunk, hit[0], hit[1], hit[2], hit[3], cached=True)
+        path, fmt, duration, bounds = hit
+        cached = True
+    else:
+        speech = _request(text, chunks[0], engine=engine, voice=voice, retry=retry, stats=stats,
+                          sleep=sleep, rng=rng)  # fmt: skip
+        path = cache.put(key, speech.audio, speech.format, speech.duration, speech.boundaries)
+        fmt, duration, bounds, cached = speech.format, speech.duration, speech.boundaries, False
+    return [
+        ChunkAudio(chunk, path, fmt, length, own, cached, start=start, group=group, whole=len(chunks) == 1)
+        for chunk, (start, length, own) in zip(chunks, split_group(chunks, duration, bounds), strict=True)
+    ]
+
+
+def _request(
+    text: str,
+    first: SpokenChunk,
+    *,
+    engine: Engine,
+    voice: Voice,
+    retry: RetryPolicy,
+    stats: Stats,
+    sleep: Callable[[float], None],
+    rng: random.Random | None,
+) -> Speech:
     rng = rng or random.Random()
     last: TransientEngineError | None = None
     for attempt in range(retry.attempts):
@@ -170,13 +288,12 @@ def render_chunk(
             sleep(retry.delay(attempt - 1, rng))
         stats.add(requests=1)
         try:
-            speech = engine.synthesize(chunk.spoken, voice)
-            check_length(chunk, speech.duration, voice)
+            speech = engine.synthesize(text, voice)
+            check_length(replace(first, spoken=text), speech.duration, voice)
         except TransientEngineError as exc:
             last = exc
             continue
-        path = cache.put(key, speech.audio, speech.format, speech.duration, speech.boundaries)
-        return ChunkAudio(chunk, path, speech.format, speech.duration, speech.boundaries, cached=False)
+        return speech
     raise TransientEngineError(f"{last} (gave up after {retry.attempts} attempts)")
 
 
@@ -191,20 +308,37 @@ def render_all(
     stats: Stats | None = None,
     on_done: Callable[[ChunkAudio], None] | None = None,
 ) -> list[Future[ChunkAudio]]:
-    """Start every chunk; futures come back in input order. The caller waits on them."""
+    """Start every request; one future per chunk, in input order. The caller waits on them.
+
+    An engine with `pack_bytes` (Edge) gets several sentences per request, up to that
+    size: fewer requests (each one a throttling risk), each cached as a whole, so a
+    one-sentence edit asks again for its own request only.
+    """
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise EngineError(f"concurrency must be between 1 and {MAX_CONCURRENCY}, not {concurrency}")
     workers = min(concurrency, engine.max_concurrency)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="synth")
     policy = retry or RetryPolicy()
     counters = stats or Stats()
+    futures: list[Future[ChunkAudio]] = [Future() for _ in chunks]
 
-    def job(chunk: SpokenChunk) -> ChunkAudio:
-        done = render_chunk(chunk, engine=engine, voice=voice, cache=cache, retry=policy, stats=counters)
-        if on_done is not None:
-            on_done(done)
-        return done
+    def job(number: int, members: list[int]) -> None:
+        for i in members:
+            if not futures[i].set_running_or_notify_cancel():
+                return  # the run is being abandoned
+        try:
+            done = render_group([chunks[i] for i in members], number, engine=engine, voice=voice,
+                                cache=cache, retry=policy, stats=counters)  # fmt: skip
+        except BaseException as exc:
+            for i in members:
+                futures[i].set_exception(exc)
+            return
+        for i, item in zip(members, done, strict=True):
+            futures[i].set_result(item)
+            if on_done is not None:
+                on_done(item)
 
-    futures = [pool.submit(job, chunk) for chunk in chunks]
+    for number, members in enumerate(groups(chunks, getattr(engine, "pack_bytes", 0))):
+        pool.submit(job, number, members)
     pool.shutdown(wait=False)
     return futures

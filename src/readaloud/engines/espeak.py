@@ -85,10 +85,12 @@ def _collect(wav: Any, count: int, events: Any) -> int:
 class EspeakEngine:
     """Offline Mandarin (voice `cmn`), 16-bit mono PCM at the library's rate (22,050 Hz).
 
-    With more than one worker, chunks are spoken in a pool of processes, each
-    with its own copy of libespeak-ng: the cores get used and no copy of the
-    library is ever entered by two threads. Workers are spawned (not forked:
-    the synthesis stage runs threads) on the first request.
+    By default it speaks in this process, one chunk at a time: at about 1,400 times
+    real time one core is plenty, and the other cores are busy encoding (a pool of
+    two workers made the example's conversion 0.5 s slower on two cores). With
+    workers > 1, chunks are spoken in a pool of processes, each with its own copy of
+    libespeak-ng, spawned (not forked: the synthesis stage runs threads) on the
+    first request.
     """
 
     name = "espeak"
@@ -96,8 +98,8 @@ class EspeakEngine:
     reads_numbers = False
     by_clause = True
 
-    def __init__(self, *, workers: int | None = None) -> None:
-        self.workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+    def __init__(self, *, workers: int = 1) -> None:
+        self.workers = max(1, workers)
         self.max_concurrency = self.workers
         self._pool: ProcessPoolExecutor | None = None
         self._pool_lock = threading.Lock()
