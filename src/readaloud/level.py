@@ -102,14 +102,20 @@ class Meter:
 
     def _add_peaks(self, x: NDArray[np.float64], *, final: bool = False) -> None:
         """True peaks of the samples that have _CONTEXT samples on both sides by now: the
-        oversampling filter then sees real neighbours, not the zeros beyond a block's edge."""
+        oversampling filter then sees real neighbours, not the zeros beyond a block's edge.
+        Binned straight from the oversampled signal: no per-sample array in between."""
+        from scipy.signal import resample_poly
+
         buffer = np.concatenate([self._peak_context, x])
-        done = true_peak(buffer)[_CONTEXT : len(buffer) - (0 if final else _CONTEXT)]
         self._peak_context = buffer[len(buffer) - 2 * _CONTEXT :]
-        pending = np.concatenate([self._peak_pending, done[:_CONTEXT] if final else done])
-        whole = len(pending) // self.bin * self.bin
+        up = resample_poly(buffer, OVERSAMPLE, 1)
+        end = (_CONTEXT * 2 if final else len(buffer) - _CONTEXT) * OVERSAMPLE
+        done = np.abs(up[_CONTEXT * OVERSAMPLE : end]).astype(np.float32)
+        pending = np.concatenate([self._peak_pending, done])
+        width = self.bin * OVERSAMPLE
+        whole = len(pending) // width * width
         if whole:
-            self._bin_peaks.append(pending[:whole].reshape(-1, self.bin).max(axis=1))
+            self._bin_peaks.append(pending[:whole].reshape(-1, width).max(axis=1))
         self._peak_pending = pending[whole:]
 
     def close(self) -> None:
@@ -121,10 +127,10 @@ class Meter:
             self._add_peaks(np.zeros(_CONTEXT), final=True)
             bins = sum(len(b) for b in self._energy)
             have = sum(len(b) for b in self._bin_peaks)
-            tail = np.concatenate([self._peak_pending, np.zeros(self.bin, dtype=np.float32)])
+            rest = float(self._peak_pending.max(initial=0.0))
             while have < bins:
-                self._bin_peaks.append(tail[: self.bin].reshape(1, -1).max(axis=1))
-                tail = np.zeros(self.bin, dtype=np.float32)
+                self._bin_peaks.append(np.array([rest], dtype=np.float32))
+                rest = 0.0
                 have += 1
             self._peak_pending = np.zeros(0, dtype=np.float32)
 

@@ -195,7 +195,7 @@ def convert(
         stats=counters,
         on_done=on_chunk,
     )
-    warm_captions()  # the main thread would only wait for the first chunks meanwhile
+    _warm()  # the main thread would only wait for the first chunks meanwhile
     _remove_dead_work(options.output)
     sweep_parts(options.output / CACHE_DIR, pattern="*/.*.part")
     sweep_parts(folder)
@@ -389,6 +389,15 @@ class _Made:
     loudness: float | None
     recipe: str
     encoded: bool
+
+
+def _warm() -> None:
+    """Load what assembly needs (jieba's word list, scipy) once, in this thread, while the engine
+    speaks: left to the encoder threads, they queued on the import lock (10% of a run's samples)."""
+    import scipy.ndimage
+    import scipy.signal  # noqa: F401
+
+    warm_captions()
 
 
 def _encode_section(
