@@ -74,7 +74,7 @@ def rerun(tmp_path: Path, server: EdgeServer) -> int:
 
 
 def test_kill_9_resumes_without_repeating_finished_chunks(edge_server: EdgeServer, tmp_path: Path) -> None:
-    edge_server.delay = (0.2, 0.2)
+    edge_server.delay = (0.5, 0.5)
     run = start(tmp_path, edge_server)
     wait_for_cache(tmp_path, 3)
     os.killpg(run.pid, signal.SIGKILL)
@@ -95,9 +95,9 @@ def test_kill_9_resumes_without_repeating_finished_chunks(edge_server: EdgeServe
 
 
 def test_ctrl_c_says_how_to_resume(edge_server: EdgeServer, tmp_path: Path) -> None:
-    edge_server.delay = (0.2, 0.2)
+    edge_server.delay = (0.5, 0.5)
     run = start(tmp_path, edge_server)
-    wait_for_cache(tmp_path, 2)
+    wait_for_cache(tmp_path, 1)
     run.send_signal(signal.SIGINT)
     _, err = run.communicate(timeout=60)
     assert run.returncode == 130

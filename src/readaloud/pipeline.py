@@ -26,7 +26,7 @@ from .model import Article, Cue, Section, SpokenChunk, Voice
 from .segment import segment
 from .slug import slugify, unique_slugs
 from .speech import plan_for
-from .synthesize import Cache, ChunkAudio, RetryPolicy, Stats, cache_key, render_all
+from .synthesize import Cache, ChunkAudio, RetryPolicy, Stats, cache_key, engine_tag, render_all
 from .transcript import caption_cues, chapters_json, srt, timed_pieces, webvtt
 from .transcript import warm as warm_captions
 
@@ -296,7 +296,7 @@ def _assemble(
                 track=f"{n + 1}/{total}",
             )
             tail = settings.section_pause if n + 1 < total else 0.0
-            keys = [cache_key(engine.name, voice, c.chunk.spoken) for c in done]
+            keys = [cache_key(engine_tag(engine), voice, c.chunk.spoken) for c in done]
             cover = hashlib.sha256(options.cover.read_bytes()).hexdigest() if options.cover else None
             mine_recipe = recipe(b"", keys, asdict(settings), tail, asdict(section_tags), cover)
             old = kept.get(names[n])

@@ -82,6 +82,13 @@ class Stats:
                 setattr(self, key, getattr(self, key) + value)
 
 
+def engine_tag(engine: Engine) -> str:
+    """The engine's name, plus its `revision` when it has one: an engine whose output changes
+    bumps its revision, and only its own cache entries are made again."""
+    revision = getattr(engine, "revision", 0)
+    return f"{engine.name}@{revision}" if revision else engine.name
+
+
 def cache_key(engine: str, voice: Voice, spoken: str) -> str:
     key = json.dumps(
         [CACHE_VERSION, engine, voice.voice, voice.rate, voice.pitch, voice.volume, spoken],
@@ -252,7 +259,7 @@ def render_group(
 ) -> list[ChunkAudio]:
     """One request for several chunks (or a cache hit), split back into the chunks' own audio."""
     text = group_text(chunks)
-    key = cache_key(engine.name, voice, text)
+    key = cache_key(engine_tag(engine), voice, text)
     hit = cache.get(key)
     if hit is not None:
         stats.add(cache_hits=1)

@@ -46,6 +46,7 @@ _SILENCE = 1e-3  # amplitude below which a sample counts as silence, for sentenc
 _PAUSE_SECONDS = 0.15  # between the pieces of an over-long chunk
 _MARGIN_BEFORE, _MARGIN_AFTER = 0.05, 0.1  # silence kept around the speech of a chunk
 _PAUSE_LEVEL = 0.02  # peak amplitude below which 10 ms counts as a pause between clauses
+HEADROOM = 0.5  # scale of the model's output before 16 bits: -6 dB
 
 
 def pip_name(package: str) -> str:
@@ -199,6 +200,7 @@ class KokoroEngine:
     """Offline neural Mandarin: 24 kHz mono, one boundary per chunk (start and end of speech)."""
 
     name = "kokoro"
+    revision = 1  # 1: output scaled by HEADROOM instead of clipped (cache entries made again)
     # Chunks are planned in UTF-8 bytes: 150 bytes is at most 50 Han characters, at
     # most 350 phoneme tokens (seven per syllable at worst) and about 10 s of speech.
     # The model's memory grows with the audio of one call; longer chunks sound no better.
@@ -245,7 +247,9 @@ class KokoroEngine:
             pieces.append(np.asarray(audio, dtype=np.float32).ravel())
         joined = np.concatenate(pieces) if pieces else np.zeros(SAMPLE_RATE // 10, dtype=np.float32)
         samples, span = trim(joined)
-        pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
+        # the model's raw peaks reach 1.26: clipped to 16 bits they were distortion in every
+        # loud syllable; with the headroom they stay whole (the loudness stage sets the level)
+        pcm = (np.clip(samples * HEADROOM, -1.0, 1.0) * 32767).astype("<i2")
         duration = len(pcm) / SAMPLE_RATE
         if span is None:
             return Speech(
