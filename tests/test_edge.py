@@ -72,12 +72,13 @@ def test_each_fault_once_is_retried(edge_server: EdgeServer, tmp_path: Path, fau
 
 @pytest.mark.parametrize("fault", ["no_audio", "reset", "429", "truncate"])
 def test_persistent_fault_gives_a_clear_error(edge_server: EdgeServer, fault: str) -> None:
-    from readaloud.synthesize import render_chunk
+    from readaloud.synthesize import render_group
 
     edge_server.persistent = fault
     with pytest.raises(TransientEngineError, match="gave up after 3 attempts"):
-        render_chunk(
-            chunks(1)[0],
+        render_group(
+            chunks(1),
+            0,
             engine=EdgeEngine(url=edge_server.url, timeout=2),
             voice=VOICE,
             cache=Cache(Path("/nonexistent-never-written")),

@@ -158,22 +158,6 @@ def check_length(chunk: SpokenChunk, duration: float, voice: Voice) -> None:
         )
 
 
-def render_chunk(
-    chunk: SpokenChunk,
-    *,
-    engine: Engine,
-    voice: Voice,
-    cache: Cache,
-    retry: RetryPolicy,
-    stats: Stats,
-    sleep: Callable[[float], None] = time.sleep,
-    rng: random.Random | None = None,
-) -> ChunkAudio:
-    """One chunk, one request (or a cache hit)."""
-    return render_group([chunk], 0, engine=engine, voice=voice, cache=cache, retry=retry, stats=stats,
-                        sleep=sleep, rng=rng)[0]  # fmt: skip
-
-
 def group_text(chunks: Sequence[SpokenChunk]) -> str:
     """What one request says for these chunks: a lone chunk as it is; several, each ending in a
     full stop (a heading has none, and the voice would run on into the next sentence)."""
