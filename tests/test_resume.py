@@ -50,7 +50,14 @@ def start(tmp_path: Path, server: EdgeServer) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # a shell's background job ignores SIGINT and its children inherit that, so Python would
+        # never raise KeyboardInterrupt: the run gets the default handling whatever started pytest
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def cached(tmp_path: Path) -> int:
