@@ -1,4 +1,4 @@
-"""Caption layout, chapter layout and the transcript files, checked as a subtitle reader would."""
+"""Caption layout and the transcript files, checked as a subtitle reader would."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 
 from readaloud.clean import clean
 from readaloud.episode import EpisodeRecord
-from readaloud.model import Chapter, Cue
+from readaloud.model import Cue
 from readaloud.segment import segment
 from readaloud.speech import plan_chunks
-from readaloud.transcript import caption_cues, layout, line_starts, tokens, webvtt, width, wrap
+from readaloud.transcript import caption_cues, line_starts, tokens, webvtt, width, wrap
 
 FULL_WIDTH_LINE = 18
 
@@ -82,16 +82,6 @@ def test_a_long_piece_is_shared_out_only_inside_itself() -> None:
 
 def test_caption_golden(golden) -> None:  # type: ignore[no-untyped-def]
     golden("captions.vtt", webvtt(caption_cues([CHINESE, MIXED, LATIN])))
-
-
-def test_chapter_layout() -> None:
-    chapters, offsets = layout([10.0, 20.0, 5.0], 1.2, ["标题", "一", "二"])
-    assert offsets == (0.0, 11.2, 32.4)
-    assert chapters == (
-        Chapter(0.0, 11.2, "标题"),
-        Chapter(11.2, 32.4, "一"),
-        Chapter(32.4, 37.4, "二"),
-    )
 
 
 def test_local_engines_speak_clause_by_clause() -> None:

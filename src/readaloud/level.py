@@ -82,14 +82,9 @@ class Meter:
         self._bin_peaks: list[NDArray[np.float32]] = []  # true peak per bin
         self._peak_context = np.zeros(2 * _CONTEXT)  # silence before the first sample
         self._peak_pending = np.zeros(0, dtype=np.float32)  # per-sample peaks not yet binned
-        self._samples = 0
-        self.sample_peak = 0.0
 
     def add(self, block: NDArray[np.floating]) -> None:
         x = np.asarray(block, dtype=np.float64)
-        self._samples += len(x)
-        if len(x):
-            self.sample_peak = max(self.sample_peak, float(np.abs(x).max()))
         if self._peaks:
             self._add_peaks(x)
         for i, (b, a) in enumerate(self._filters):
@@ -220,16 +215,6 @@ def choose_gain(meter: Meter, target: float, ceiling_db: float) -> float:
     return gain
 
 
-def true_peak(x: NDArray[np.floating]) -> NDArray[np.float32]:
-    """Per sample, the largest magnitude between it and the next, seen at four times the rate."""
-    from scipy.signal import resample_poly
-
-    up = resample_poly(np.asarray(x, dtype=np.float64), OVERSAMPLE, 1)[: len(x) * OVERSAMPLE]
-    peaks = np.abs(up).reshape(-1, OVERSAMPLE).max(axis=1)
-    result: NDArray[np.float32] = np.maximum(peaks, np.abs(x)).astype(np.float32)
-    return result
-
-
 def apply(
     blocks: Iterable[Samples], *, meter: Meter, gain_db: float, ceiling_db: float
 ) -> Iterator[Samples]:
@@ -244,7 +229,7 @@ def apply(
     done = 0
     for block in blocks:
         where = np.arange(done, done + len(block))
+        # past the last bin centre (the last few ms) np.interp holds the last bin's gain
         gains = np.interp(where, centres, curve) if len(curve) else np.full(len(block), 10 ** (gain_db / 20))
-        # the last partial step was never binned: it keeps the last bin's gain
         yield (np.asarray(block, dtype=np.float64) * gains).astype(np.float32)
         done += len(block)

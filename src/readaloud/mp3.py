@@ -87,11 +87,6 @@ def crc16(data: bytes) -> int:
     return crc
 
 
-def layout(data: bytes, *, name: str = "MP3") -> Mp3Layout:
-    """Parse a file written by ffmpeg's libmp3lame with a LAME tag: frames, delay, padding."""
-    return _layout(io.BytesIO(data), name)
-
-
 def read_layout(path: Path) -> Mp3Layout:
     """The same, reading only frame headers: an episode of hours is never held in memory."""
     with path.open("rb") as handle:

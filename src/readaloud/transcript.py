@@ -231,22 +231,6 @@ def _fit_piece(piece: Cue) -> Iterator[Cue]:
         start = end
 
 
-def layout(
-    durations: Sequence[float], pause: float, titles: Sequence[str]
-) -> tuple[tuple[Chapter, ...], tuple[float, ...]]:
-    """Sections played one after another with `pause` between: the chapters, and each
-    section's offset in the episode (what its cues are shifted by)."""
-    offsets: list[float] = []
-    t = 0.0
-    for i, seconds in enumerate(durations):
-        t += pause if i else 0.0
-        offsets.append(t)
-        t += seconds
-    ends = [*offsets[1:], t]
-    chapters = tuple(Chapter(o, e, title) for o, e, title in zip(offsets, ends, titles, strict=True))
-    return chapters, tuple(offsets)
-
-
 # ---- files ---------------------------------------------------------------------------------
 
 
