@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .engines.base import Engine, percent
@@ -125,7 +125,8 @@ class Cache:
             "format": fmt,
             "duration": duration,
             "sha256": hashlib.sha256(audio).hexdigest(),
-            "boundaries": [asdict(b) for b in bounds],
+            # by hand: dataclasses.asdict deep-copies, and a chunk has a boundary per word
+            "boundaries": [{"start": b.start, "end": b.end, "text": b.text} for b in bounds],
         }
         write_text(record_path, json.dumps(record, ensure_ascii=False))
         return path
