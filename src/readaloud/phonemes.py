@@ -21,6 +21,7 @@ of that, what speakers do and pypinyin does not:
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -251,7 +252,12 @@ def _segmenter() -> Callable[[str], Iterator[str]]:
 
     jieba.setLogLevel(logging.WARNING)  # it announces its dictionary on stderr otherwise
     words = resources.files("readaloud") / "data" / "jieba-common.txt"
-    return jieba.Tokenizer(dictionary=str(words)).cut  # type: ignore[no-any-return]
+    tokenizer = jieba.Tokenizer(dictionary=str(words))
+    # jieba names its prefix-dictionary cache (3 MB, in the temp folder) after the dictionary's
+    # path, so every checkout left one more; named after the content, they share one
+    digest = hashlib.sha256(words.read_bytes()).hexdigest()[:16]
+    tokenizer.cache_file = f"readaloud-jieba-{digest}.cache"
+    return tokenizer.cut  # type: ignore[no-any-return]
 
 
 def to_phonemes(
