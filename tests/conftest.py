@@ -45,6 +45,12 @@ def _no_real_edge(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("READALOUD_EDGE_URL", "ws://127.0.0.1:9/closed?x=1")
 
 
+@pytest.fixture(autouse=True)
+def _own_chunk_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The CLI keeps chunks in the user cache folder: each test gets a cache of its own instead."""
+    monkeypatch.setenv("READALOUD_CACHE_DIR", str(tmp_path_factory.mktemp("chunks")))
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):  # type: ignore[no-untyped-def]
     """The installed CLI in a subprocess, exactly as a user runs it."""
     import os

@@ -122,18 +122,49 @@ def test_many_articles_one_failing_then_remove(tmp_path: Path) -> None:
     assert feedparser.parse((out / "feed.xml").read_bytes()).entries == []
 
 
-def test_cache_info_and_clear(example_output: Path, tmp_path: Path) -> None:
+def test_chunks_are_cached_outside_the_published_folder(tmp_path: Path) -> None:
+    """The output folder is what gets published: the chunk cache lives elsewhere (--cache-dir here,
+    the user cache folder by default), and `cache info` / `clear` work on it."""
     import re
-    import shutil
 
-    copy = tmp_path / "copy"
-    shutil.copytree(example_output, copy)
-    info = run_cli("cache", "info", "-o", str(copy)).stdout
-    count = int(re.search(r"(\d+) chunks", info).group(1))
-    assert count == len(list((copy / ".cache").glob("*/*.json"))) > 40
-    assert run_cli("cache", "clear", "-o", str(copy)).returncode == 0
-    assert not (copy / ".cache").exists()
-    assert "0 chunks" in run_cli("cache", "info", "-o", str(copy)).stdout
+    article = tmp_path / "a.txt"
+    article.write_text("标题\n第一句话，内容足够长。第二句话，也足够长。\n", encoding="utf-8")
+    out, chunks = tmp_path / "out", tmp_path / "chunks"
+    done = run_cli("convert", str(article), "-o", str(out), "--engine", "espeak", "--cache-dir", str(chunks))
+    assert done.returncode == 0, done.stderr
+    assert not (out / ".cache").exists()
+    stored = len(list(chunks.glob("*/*.json")))
+    info = run_cli("cache", "info", "--cache-dir", str(chunks)).stdout
+    assert int(re.search(r"(\d+) chunks", info).group(1)) == stored > 3
+    again = run_cli(
+        "convert", str(article), "-o", str(out), "--engine", "espeak", "--cache-dir", str(chunks), "--force"
+    )
+    assert f"engine requests 0, cache hits {stored}" in again.stderr
+    assert run_cli("cache", "clear", "--cache-dir", str(chunks)).returncode == 0
+    assert not chunks.exists()
+    assert "0 chunks" in run_cli("cache", "info", "--cache-dir", str(chunks)).stdout
+
+
+def test_an_old_cache_inside_the_output_is_still_read_and_can_be_adopted(tmp_path: Path) -> None:
+    """Folders converted by an earlier readaloud keep their chunks in OUTPUT/.cache: they are read
+    (nothing is synthesized again), and `cache adopt` moves them out of the published tree."""
+    article = tmp_path / "a.txt"
+    article.write_text("标题\n第一句话，内容足够长。第二句话，也足够长。\n", encoding="utf-8")
+    out, chunks = tmp_path / "out", tmp_path / "chunks"
+    first = run_cli(
+        "convert", str(article), "-o", str(out), "--engine", "espeak", "--cache-dir", str(out / ".cache")
+    )
+    assert first.returncode == 0, first.stderr
+    stored = len(list((out / ".cache").glob("*/*.json")))
+    again = run_cli(
+        "convert", str(article), "-o", str(out), "--engine", "espeak", "--cache-dir", str(chunks), "--force"
+    )
+    assert f"engine requests 0, cache hits {stored}" in again.stderr
+    assert not chunks.exists() or not list(chunks.glob("*/*.json"))  # read, not copied
+    moved = run_cli("cache", "adopt", "-o", str(out), "--cache-dir", str(chunks))
+    assert moved.returncode == 0, moved.stderr
+    assert not (out / ".cache").exists()
+    assert len(list(chunks.glob("*/*.json"))) == stored
 
 
 def test_configured_cover_is_embedded_and_checked(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ CONCURRENCY = 2
 def start(tmp_path: Path, server: EdgeServer) -> subprocess.Popen[str]:
     article = tmp_path / "a.txt"
     article.write_text(ARTICLE, encoding="utf-8")
-    env = {**os.environ, "READALOUD_EDGE_URL": server.url}
+    env = {**os.environ, "READALOUD_EDGE_URL": server.url, "READALOUD_CACHE_DIR": str(tmp_path / "chunks")}
     return subprocess.Popen(
         [
             sys.executable,
@@ -61,7 +61,7 @@ def _default_sigint() -> None:
 
 
 def cached(tmp_path: Path) -> int:
-    return len(list((tmp_path / "out" / ".cache").glob("*/*.json")))
+    return len(list((tmp_path / "chunks").glob("*/*.json")))
 
 
 def wait_for_cache(tmp_path: Path, count: int) -> None:

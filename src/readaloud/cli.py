@@ -58,6 +58,7 @@ err = Console(stderr=True, highlight=False)
 out = Console(highlight=False, soft_wrap=True)
 
 EDGE_URL_ENV = "READALOUD_EDGE_URL"
+CACHE_DIR_ENV = "READALOUD_CACHE_DIR"
 
 Output = Annotated[
     Path | None, typer.Option("--output", "-o", help="Output root (default: output/, or [output] dir).")
@@ -80,6 +81,13 @@ VoiceOpt = Annotated[
 VoicesDir = Annotated[
     Path | None, typer.Option("--voices-dir", help="A folder of your own voice presets (TOML).")
 ]
+CacheDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        help="Where synthesized chunks are kept (default: the user cache folder; [output] cache_dir).",
+    ),
+]
 LexiconOpt = Annotated[Path | None, typer.Option("--lexicon", help="TOML lexicon: [words] written = spoken.")]
 
 
@@ -101,6 +109,21 @@ def _lexicon(settings: Settings, option: Path | None) -> dict[str, str]:
 
 def _voices_dir(settings: Settings, option: Path | None) -> Path | None:
     return option or settings.path(settings.speech.voices_dir)
+
+
+def _cache_dir(settings: Settings, option: Path | None) -> Path:
+    """The chunk cache: the option, [output] cache_dir, READALOUD_CACHE_DIR, else the user cache
+    folder. Never the output folder: that is what gets published."""
+    if option is not None:
+        return option
+    configured = settings.path(settings.output.cache_dir)
+    if configured is not None:
+        return configured
+    if os.environ.get(CACHE_DIR_ENV):
+        return Path(os.environ[CACHE_DIR_ENV])
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("readaloud")) / "chunks"
 
 
 def _edge_url() -> str | None:
@@ -189,6 +212,7 @@ def convert_cmd(
     force: Annotated[
         bool, typer.Option("--force", help="Convert again even articles whose episode is up to date.")
     ] = False,
+    cache_dir: CacheDirOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")] = False,
 ) -> None:
     """Convert articles into episode folders (MP3s, chapters, transcripts) and update feed.xml."""
@@ -249,6 +273,7 @@ def convert_cmd(
         retry=RetryPolicy(attempts=speech.retries, base_delay=retry_delay),
         cover=cover,
         force=force,
+        cache_dir=_cache_dir(settings, cache_dir),
     )
     stats = Stats()
     rows: list[tuple[str, str, int, float]] = []
@@ -477,28 +502,38 @@ def voices_cmd(
         out.print(f"{name:<16} {preset.engine:<7} {preset.voice:<24} {preset.description}", markup=False)
 
 
-def _cache_root(config: Path | None, output: Path | None) -> Path:
-    return _output(load_settings(config), output) / CACHE_DIR
-
-
 @cache_app.command("info")
-def cache_info(output: Output = None, config: ConfigOpt = None) -> None:
+def cache_info(cache_dir: CacheDirOpt = None, config: ConfigOpt = None) -> None:
     """Show how many chunks are cached and how much space they use."""
-    root = _cache_root(config, output)
     from .synthesize import Cache
 
+    root = _cache_dir(load_settings(config), cache_dir)
     entries = list(Cache(root).entries())
     size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.exists() else 0
     out.print(f"{root}: {len(entries)} chunks, {size / 1e6:.1f} MB")
 
 
 @cache_app.command("clear")
-def cache_clear(output: Output = None, config: ConfigOpt = None) -> None:
+def cache_clear(cache_dir: CacheDirOpt = None, config: ConfigOpt = None) -> None:
     """Delete the synthesis cache (the next run synthesizes everything again)."""
-    root = _cache_root(config, output)
+    root = _cache_dir(load_settings(config), cache_dir)
     if root.exists():
         shutil.rmtree(root)
     out.print(f"cleared {root}")
+
+
+@cache_app.command("adopt")
+def cache_adopt(output: Output = None, cache_dir: CacheDirOpt = None, config: ConfigOpt = None) -> None:
+    """Move the .cache folder an earlier readaloud kept inside OUTPUT into the cache folder."""
+    from .fsutil import adopt_tree
+
+    settings = load_settings(config)
+    legacy = _output(settings, output) / CACHE_DIR
+    if not legacy.is_dir():
+        raise ConfigError(f"{legacy} does not exist: nothing to adopt")
+    root = _cache_dir(settings, cache_dir)
+    moved = adopt_tree(legacy, root)
+    out.print(f"moved {moved} files from {legacy} to {root}")
 
 
 @app.command("check")

@@ -44,6 +44,7 @@ retries = 5
 
 [output]
 dir = "output"
+# cache_dir = "/srv/readaloud-cache"  # synthesized chunks; default: the user cache folder
 bitrate = "64k"
 sample_rate = 44100
 """
@@ -75,6 +76,7 @@ class OutputSettings:
     """[output]: each default is defined here and only here."""
 
     dir: str = "output"
+    cache_dir: str | None = None  # None: the user cache folder (READALOUD_CACHE_DIR overrides)
     bitrate: str = "64k"
     sample_rate: int = 44100
     sentence_pause: float = 0.35
@@ -204,6 +206,8 @@ def validate_output(output: OutputSettings, *, where: str) -> OutputSettings:
         value = getattr(output, key)
         if not 0 <= value <= 10:
             raise ConfigError(f"{where}: {key} {value} must be between 0 and 10 seconds")
+    if output.cache_dir is not None and not output.cache_dir.strip():
+        raise ConfigError(f"{where}: cache_dir is empty: name a folder or remove the key")
     if not output.dir.strip():
         raise ConfigError(f'{where}: dir is empty: name the output folder, e.g. "output"')
     return output

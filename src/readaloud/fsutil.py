@@ -66,3 +66,22 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def adopt_tree(source: Path, target: Path) -> int:
+    """Move every file of source into the same place under target (what is there already stays),
+    then remove source. Returns how many files moved."""
+    import shutil
+
+    moved = 0
+    for item in sorted(source.rglob("*")):
+        if not item.is_file():
+            continue
+        destination = target / item.relative_to(source)
+        if destination.exists():
+            continue
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(item), str(destination))
+        moved += 1
+    shutil.rmtree(source)
+    return moved

@@ -47,6 +47,9 @@ class ConvertOptions:
     retry: RetryPolicy = RetryPolicy()
     cover: Path | None = None
     force: bool = False  # redo articles whose file and settings have not changed
+    # where synthesized chunks are kept; None keeps them in OUTPUT/.cache (the CLI passes the
+    # user cache folder, so the output folder holds only what gets published)
+    cache_dir: Path | None = None
 
 
 def prepare(path: Path) -> Article:
@@ -189,7 +192,7 @@ def convert(
         chunks,
         engine=engine,
         voice=voice,
-        cache=Cache(options.output / CACHE_DIR),
+        cache=_cache(options),
         concurrency=options.concurrency,
         retry=options.retry,
         stats=counters,
@@ -197,7 +200,7 @@ def convert(
     )
     _warm()  # the main thread would only wait for the first chunks meanwhile
     _remove_dead_work(options.output)
-    sweep_parts(options.output / CACHE_DIR, pattern="*/.*.part")
+    sweep_parts(options.cache_dir or options.output / CACHE_DIR, pattern="*/.*.part")
     sweep_parts(folder)
     try:
         with tempfile.TemporaryDirectory(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=options.output) as work:
@@ -389,6 +392,13 @@ class _Made:
     loudness: float | None
     recipe: str
     encoded: bool
+
+
+def _cache(options: ConvertOptions) -> Cache:
+    legacy = options.output / CACHE_DIR
+    if options.cache_dir is None:
+        return Cache(legacy)
+    return Cache(options.cache_dir, older=[legacy] if legacy.is_dir() else [])
 
 
 def _warm() -> None:

@@ -98,15 +98,26 @@ def cache_key(engine: str, voice: Voice, spoken: str) -> str:
 
 
 class Cache:
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    """Chunks by key under root; `older` roots (a cache folder an earlier readaloud kept inside
+    the output folder) are read too, never written, so nobody synthesizes twice."""
 
-    def _paths(self, key: str) -> tuple[Path, Path]:
-        folder = self.root / key[:2]
+    def __init__(self, root: Path, *, older: Sequence[Path] = ()) -> None:
+        self.root = root
+        self.older = tuple(older)
+
+    def _paths(self, key: str, root: Path | None = None) -> tuple[Path, Path]:
+        folder = (root or self.root) / key[:2]
         return folder / f"{key}.json", folder / key
 
     def get(self, key: str) -> tuple[Path, str, float, tuple[Boundary, ...]] | None:
-        record_path, audio_base = self._paths(key)
+        for root in (self.root, *self.older):
+            found = self._get(key, root)
+            if found is not None:
+                return found
+        return None
+
+    def _get(self, key: str, root: Path) -> tuple[Path, str, float, tuple[Boundary, ...]] | None:
+        record_path, audio_base = self._paths(key, root)
         try:
             record = json.loads(record_path.read_text(encoding="utf-8"))
             audio = audio_base.with_suffix("." + record["format"])
