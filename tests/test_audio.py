@@ -161,3 +161,23 @@ def test_k_weighting_matches_a_recursive_filter() -> None:
     weighting = _KWeighting(RATE)
     ours = np.concatenate([weighting(x[i : i + 30_011]) for i in range(0, len(x), 30_011)])
     assert np.max(np.abs(ours - reference)) < 1e-9
+
+
+def test_an_mp3_chunk_from_an_older_cache_is_still_assembled(tmp_path: Path) -> None:
+    """Edge chunks were cached as MP3 before they were decoded at synthesis: such an entry is
+    decoded on the way in, at the service's 24 kHz, with the same fades as a WAV chunk."""
+    import subprocess
+
+    mp3 = tmp_path / "old.mp3"
+    subprocess.run(
+        [audio.ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=300:duration=1.5",
+         "-ar", "24000", "-ac", "1", "-c:a", "libmp3lame", "-b:a", "48k", str(mp3)],
+        check=True,
+    )  # fmt: skip
+    writer = audio.PcmWriter(tmp_path / "s.pcm")
+    assert writer.add_chunk(mp3, "mp3") == 0.0
+    writer.close()
+    assert writer.rate == 24_000
+    assert abs(writer.seconds - 1.5) < 0.1
+    pcm = np.frombuffer((tmp_path / "s.pcm").read_bytes(), dtype="<i2")
+    assert abs(int(pcm[0])) < 200 and np.abs(pcm[len(pcm) // 2 - 100 : len(pcm) // 2 + 100]).max() > 3000  # lavfi sine: 1/8 of full scale

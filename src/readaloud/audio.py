@@ -8,6 +8,7 @@ loudnorm, then encoded as CBR MP3 so seeking and chapter jumps stay exact.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
@@ -25,7 +26,7 @@ from numpy.typing import NDArray
 
 from .errors import AudioError
 from .fsutil import atomic_path
-from .level import Meter, apply, choose_gain, limiter_gains, predict
+from .level import Meter, apply, choose_gain, predict
 from .model import Chapter
 from .mp3 import join, read_layout
 
@@ -114,11 +115,13 @@ def run_ffmpeg(args: Sequence[str], *, what: str) -> subprocess.CompletedProcess
     return result
 
 
-def _read_wav(path: Path, start: float = 0.0, length: float | None = None) -> tuple[NDArray[np.int16], int]:
-    """A chunk from the cache: 16-bit mono WAV, read in-process by pydub (no ffmpeg), or the part
-    of one that a packed request's chunk occupies."""
-    with path.open("rb") as handle:  # given a path, pydub leaves the file open
-        segment = _pydub().AudioSegment.from_file(handle, format="wav")
+def _read_wav(
+    source: Path | bytes, start: float = 0.0, length: float | None = None
+) -> tuple[NDArray[np.int16], int]:
+    """A chunk: 16-bit mono WAV (a cache file, or in memory), read in-process by pydub with short
+    fades at both ends; or the part of one that a packed request's chunk occupies."""
+    with source.open("rb") if isinstance(source, Path) else io.BytesIO(source) as handle:
+        segment = _pydub().AudioSegment.from_file(handle, format="wav")  # given a path, pydub leaks it
     if segment.sample_width != 2 or segment.channels != 1:
         segment = segment.set_sample_width(2).set_channels(1)
     if start or length is not None:
@@ -132,8 +135,7 @@ def _read_wav(path: Path, start: float = 0.0, length: float | None = None) -> tu
 
 def mp3_to_wav(data: bytes, rate: int) -> tuple[bytes, float]:
     """An MP3 in memory -> a 16-bit mono WAV at `rate` and its exact duration (one ffmpeg run)."""
-    import io
-    import wave
+    from .engines.base import wav_bytes
 
     result = subprocess.run(
         [ffmpeg(), "-hide_banner", "-nostdin", "-v", "error", "-f", "mp3", "-i", "pipe:0",
@@ -144,27 +146,7 @@ def mp3_to_wav(data: bytes, rate: int) -> tuple[bytes, float]:
         raise AudioError(
             f"ffmpeg could not decode the service's MP3: {result.stderr.decode('utf-8', 'replace')[:120]}"
         )
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(result.stdout)
-    return out.getvalue(), len(result.stdout) / 2 / rate
-
-
-def _decode_mp3(path: Path, rate: int) -> NDArray[np.int16]:
-    """An Edge chunk: ffmpeg decodes it at the service's own rate."""
-    out = run_ffmpeg(
-        ["-i", str(path), "-f", "s16le", "-ac", "1", "-ar", str(rate), "-"], what=f"decoding {path.name}"
-    )
-    pcm = np.frombuffer(out.stdout, dtype="<i2").astype(np.float32)
-    fade = min(rate * FADE_MS // 1000, len(pcm) // 4)
-    if fade > 0:
-        ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
-        pcm[:fade] *= ramp
-        pcm[-fade:] *= ramp[::-1]
-    return pcm.astype("<i2")
+    return wav_bytes(result.stdout, rate), len(result.stdout) / 2 / rate
 
 
 def silence(seconds: float, sample_rate: int) -> bytes:
@@ -201,9 +183,9 @@ class PcmWriter:
         returns where it starts."""
         if fmt == "wav":
             pcm, rate = _read_wav(source, start, length)
-        else:
+        else:  # an Edge MP3 cached before Edge's answers were decoded at synthesis
             rate = self.rate or EDGE_RATE
-            pcm = _decode_mp3(source, rate)
+            pcm, _ = _read_wav(mp3_to_wav(source.read_bytes(), rate)[0])
         if self.rate is None:
             self.rate = rate
         elif rate != self.rate:
@@ -242,8 +224,6 @@ def analyse_pcm(path: Path, rate: int) -> Meter:
 class Encoded:
     duration: float  # seconds a player plays, exact to the sample
     loudness: float  # LUFS the file should measure: predicted in-process, less the encoder's loss
-    gain: float  # dB applied
-    limited: float  # share of 5 ms bins the limiter turned down
 
 
 def encode(
@@ -295,8 +275,7 @@ def encode(
             raise AudioError(f"ffmpeg failed while encoding {target.name}: {tail_line[0]}")
         write_tags(tmp, tags)
         duration = read_layout(tmp).duration
-    limited = float(np.mean(limiter_gains(meter, gain, ceiling) < 10 ** (gain / 20) * 0.999))
-    return Encoded(duration, round(expected, 2), round(gain, 2), limited)
+    return Encoded(duration, round(expected, 2))
 
 
 def join_episode(parts: Sequence[Path], target: Path, tags: Tags, titles: Sequence[str]) -> list[Chapter]:

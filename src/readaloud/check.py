@@ -55,10 +55,7 @@ def check_episode(folder: Path, *, decode: bool = True) -> list[str]:
         return [str(exc)]
     problems: list[str] = []
     name = record.slug
-    files = [record.audio, record.chapters, record.transcript_vtt, record.transcript_srt, record.text]
-    files += [s.file for s in record.sections]
-    files += [s.transcript for s in record.sections if s.transcript]
-    missing = [f for f in files if not (folder / f).is_file()]
+    missing = [f for f in record.files() if not (folder / f).is_file()]
     if missing:
         return [f"{name}: missing {', '.join(missing)}"]
 

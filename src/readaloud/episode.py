@@ -54,6 +54,12 @@ class EpisodeRecord:
     identity: str = ""  # pipeline.article_identity; empty in records written before it existed
     recipe: str = ""  # hash of the input file and every setting: same recipe, nothing to redo
 
+    def files(self) -> list[str]:
+        """Every file of the episode folder this record describes (itself not included)."""
+        names = [self.audio, self.chapters, self.transcript_vtt, self.transcript_srt, self.text]
+        names += [s.file for s in self.sections]
+        return names + [s.transcript for s in self.sections if s.transcript]
+
     def save(self, folder: Path) -> None:
         write_text(folder / RECORD_NAME, json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n")
 

@@ -100,18 +100,22 @@ def article_recipe(path: Path, engine: Engine, voice: Voice, options: ConvertOpt
         data = path.read_bytes()
     except OSError:
         return ""  # load_article reports it properly
-    cover = hashlib.sha256(options.cover.read_bytes()).hexdigest() if options.cover else None
     return recipe(
         data,
-        engine.name,
+        engine_tag(engine),  # a new engine revision sounds different: the article is made again
         asdict(voice),
         asdict(options.audio),
         options.announce,
         sorted(options.lexicon.items()),
         options.feed.title,
         options.feed.author,
-        cover,
+        _digest(options.cover),
     )
+
+
+def _digest(path: Path | None) -> str | None:
+    """What a file holds, for a recipe (the cover is embedded in every MP3)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path else None
 
 
 def unchanged(path: Path, output: Path, article_recipe: str) -> EpisodeRecord | None:
@@ -127,9 +131,8 @@ def unchanged(path: Path, output: Path, article_recipe: str) -> EpisodeRecord | 
         if record.input_path != where or record.recipe != article_recipe:
             continue
         sizes = [(record.audio, record.size), *((s.file, s.size) for s in record.sections)]
-        files = [record.chapters, record.transcript_vtt, record.transcript_srt, record.text]
         intact = all(_size(folder.parent / f) == n for f, n in sizes) and all(
-            (folder.parent / f).is_file() for f in files
+            (folder.parent / f).is_file() for f in record.files()
         )
         return record if intact else None
     return None
@@ -272,6 +275,7 @@ def _assemble(
         cover=options.cover,
     )
     total = len(article.sections)
+    cover = _digest(options.cover)
     section_cues: list[list[Cue]] = []
     made: list[Future[_Made]] = []
     failures: list[str] = []
@@ -300,7 +304,6 @@ def _assemble(
             )
             tail = settings.section_pause if n + 1 < total else 0.0
             keys = [cache_key(engine_tag(engine), voice, c.chunk.spoken) for c in done]
-            cover = hashlib.sha256(options.cover.read_bytes()).hexdigest() if options.cover else None
             mine_recipe = recipe(b"", keys, asdict(settings), tail, asdict(section_tags), cover)
             old = kept.get(names[n])
             if old is not None and old.recipe == mine_recipe and _size(folder / names[n]) == old.size:
@@ -435,20 +438,7 @@ def _publish(staged: Path, folder: Path, record: EpisodeRecord) -> None:
         if item.name != RECORD_NAME:
             os.replace(item, folder / item.name)
     os.replace(staged / RECORD_NAME, folder / RECORD_NAME)
-    _remove_stale(folder, keep=_produced(record))
-
-
-def _produced(record: EpisodeRecord) -> set[str]:
-    return {
-        RECORD_NAME,
-        record.audio,
-        record.chapters,
-        record.transcript_vtt,
-        record.transcript_srt,
-        record.text,
-        *(s.file for s in record.sections),
-        *(s.transcript for s in record.sections),
-    }
+    _remove_stale(folder, keep={RECORD_NAME, *record.files()})
 
 
 def _remove_dead_work(output: Path) -> None:

@@ -63,11 +63,10 @@ def fallback_for(choice: Choice, specs: Mapping[str, EngineSpec] | None = None) 
     for i, name in enumerate(choice.later):
         if specs[name].unavailable(choice.settings) is None:
             voice = voice_for(name, choice.voice, choice.table)
-            why = f"engine: {name} ({specs[name].summary}), voice {voice.voice}"
             return Choice(
                 specs[name].build(choice.settings),
                 voice,
-                why,
+                _line(name, voice, specs, ""),
                 choice.later[i + 1 :],
                 choice.table,
                 choice.settings,
