@@ -81,6 +81,13 @@ VoiceOpt = Annotated[
 VoicesDir = Annotated[
     Path | None, typer.Option("--voices-dir", help="A folder of your own voice presets (TOML).")
 ]
+FormatOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--format",
+        help="podcast, daisy, epub (repeatable; default: [output] formats, else podcast).",
+    ),
+]
 CacheDirOpt = Annotated[
     Path | None,
     typer.Option(
@@ -213,6 +220,7 @@ def convert_cmd(
         bool, typer.Option("--force", help="Convert again even articles whose episode is up to date.")
     ] = False,
     cache_dir: CacheDirOpt = None,
+    formats: FormatOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")] = False,
 ) -> None:
     """Convert articles into episode folders (MP3s, chapters, transcripts) and update feed.xml."""
@@ -220,6 +228,7 @@ def convert_cmd(
     from .engines.registry import fallback_for
     from .load import find_articles
     from .pipeline import ConvertOptions, convert
+    from .publish import write_episode_formats
     from .synthesize import RetryPolicy, Stats
 
     started = time.monotonic()
@@ -237,6 +246,7 @@ def convert_cmd(
             settings.output,
             bitrate=bitrate or settings.output.bitrate,
             sample_rate=settings.output.sample_rate if sample_rate is None else sample_rate,
+            formats=tuple(formats) if formats else settings.output.formats,
         ),
         where="options",
     )
@@ -331,6 +341,9 @@ def convert_cmd(
                         bars.reset(task)
                         record = run(current)
                     status = "unchanged" if stats.skipped > skipped_before else "ok"
+                    write_episode_formats(
+                        root / record.slug, record, output_settings.formats, feed, force=status == "ok"
+                    )
                     rows.append((record.slug, status, len(record.sections), record.duration))
                 except ReadaloudError as exc:
                     failed.append(f"{path}: {exc}")
@@ -346,7 +359,11 @@ def convert_cmd(
             current.engine.close()
             if current is not picked:
                 picked.engine.close()
-    if not no_feed and any(r[1] in ("ok", "unchanged") for r in rows):
+    if (
+        not no_feed
+        and "podcast" in output_settings.formats
+        and any(r[1] in ("ok", "unchanged") for r in rows)
+    ):
         write_feed(root, feed, now=datetime.now(UTC))
     if not quiet:
         _summary(rows, stats, time.monotonic() - started, root)
@@ -571,6 +588,37 @@ def feed_cmd(
         root, _feed_settings(settings, base_url=base_url, mode=feed_mode), now=datetime.now(UTC)
     )
     out.print(f"wrote {path}")
+
+
+@app.command("edition")
+def edition_cmd(
+    output_dir: Annotated[
+        Path | None, typer.Argument(help="The output root (default: [output] dir).")
+    ] = None,
+    date: Annotated[
+        str | None, typer.Option(help="The day, YYYY-MM-DD (default: today), by publication time.")
+    ] = None,
+    formats: Annotated[
+        list[str] | None, typer.Option("--format", help="daisy or epub (repeatable; default both).")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Gather one day's episodes into one talking book: an h1 per article, an h2 per section."""
+    from .publish import EDITION_FORMATS, write_edition
+
+    settings = load_settings(config)
+    root = _output(settings, output_dir)
+    day = date or datetime.now().strftime("%Y-%m-%d")
+    try:
+        datetime.strptime(day, "%Y-%m-%d")
+    except ValueError:
+        raise ConfigError(f"--date {day!r} is not a day like 2026-11-28") from None
+    chosen = tuple(formats or EDITION_FORMATS)
+    for name in chosen:
+        if name not in EDITION_FORMATS:
+            raise ConfigError(f"--format {name!r}: an edition is made as {' or '.join(EDITION_FORMATS)}")
+    for path in write_edition(root, day, chosen, _feed_settings(settings), load_records(root)):
+        out.print(f"wrote {path}")
 
 
 @app.command("remove")

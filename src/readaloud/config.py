@@ -47,6 +47,7 @@ dir = "output"
 # cache_dir = "/srv/readaloud-cache"  # synthesized chunks; default: the user cache folder
 bitrate = "64k"
 sample_rate = 44100
+# formats = ["podcast", "daisy", "epub"]  # talking books for blind readers beside the podcast
 """
 
 MP3_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)  # kbit/s, MPEG-1 layer III
@@ -81,6 +82,7 @@ class OutputSettings:
     sample_rate: int = 44100
     sentence_pause: float = 0.35
     section_pause: float = 1.2
+    formats: tuple[str, ...] = ("podcast",)  # any of podcast, daisy, epub, web
 
 
 _SECTIONS: dict[str, type] = {"feed": FeedSettings, "speech": SpeechSettings, "output": OutputSettings}
@@ -157,6 +159,13 @@ def _typed(cls: type[_T], values: dict[str, Any], where: str, section: str) -> _
             wanted, label = (int,), "a whole number"
         elif hint is float:
             wanted, label = (int, float), "a number"
+        elif hint == tuple[str, ...]:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(
+                    f'{where}: [{section}] {key} = {value!r} must be a list of strings, e.g. ["podcast"]'
+                )
+            values = {**values, key: tuple(value)}
+            continue
         else:
             wanted, label = (str,), "a quoted string"
         if (isinstance(value, bool) and hint is not bool) or not isinstance(value, wanted):
@@ -208,6 +217,15 @@ def validate_output(output: OutputSettings, *, where: str) -> OutputSettings:
             raise ConfigError(f"{where}: {key} {value} must be between 0 and 10 seconds")
     if output.cache_dir is not None and not output.cache_dir.strip():
         raise ConfigError(f"{where}: cache_dir is empty: name a folder or remove the key")
+    from .publish import FORMATS
+
+    unknown = [f for f in output.formats if f not in FORMATS]
+    if unknown or not output.formats:
+        raise ConfigError(
+            f"{where}: format {unknown[0]!r} is not one of {', '.join(FORMATS)}"
+            if unknown
+            else f"{where}: formats is empty: name at least one of {', '.join(FORMATS)}"
+        )
     if not output.dir.strip():
         raise ConfigError(f'{where}: dir is empty: name the output folder, e.g. "output"')
     return output

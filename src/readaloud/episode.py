@@ -16,6 +16,22 @@ CACHE_DIR = ".cache"  # the synthesis cache, under the output root
 
 
 @dataclass(frozen=True)
+class TimedText:
+    """One piece of a section's text and where it is heard in the section's MP3.
+
+    kind is "title", "heading", "sentence" or "credit"; paragraph counts the
+    section's paragraphs (-1 for the others). start and end are None for text
+    that is not spoken (an announcement left out, or only punctuation).
+    """
+
+    kind: str
+    paragraph: int
+    text: str
+    start: float | None
+    end: float | None
+
+
+@dataclass(frozen=True)
 class SectionRecord:
     index: int
     title: str
@@ -27,6 +43,7 @@ class SectionRecord:
     transcript: str = ""  # its own WebVTT, timed within its MP3
     recipe: str = ""  # hash of everything its MP3 is made from: same recipe, same file
     loudness: float | None = None  # LUFS measured on what went into the encoder
+    items: tuple[TimedText, ...] = ()  # its text, sentence by sentence, timed (talking books, the web page)
 
 
 @dataclass(frozen=True)
@@ -70,7 +87,11 @@ class EpisodeRecord:
             data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
             known = {f.name for f in fields(SectionRecord)}
             data["sections"] = tuple(
-                SectionRecord(**{k: v for k, v in s.items() if k in known}) for s in data.get("sections", ())
+                SectionRecord(
+                    **{k: v for k, v in s.items() if k in known and k != "items"},
+                    items=tuple(TimedText(**item) for item in s.get("items", ())),
+                )
+                for s in data.get("sections", ())
             )
             # a record from a newer readaloud may carry more: what this one knows is enough
             return cls(**{k: v for k, v in data.items() if k in {f.name for f in fields(cls)}})

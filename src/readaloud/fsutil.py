@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,7 +54,10 @@ def sweep_parts(folder: Path, *, pattern: str = ".*.part") -> int:
         pieces = item.name.split(".")
         pid = next((p for p in reversed(pieces[:-2]) if p.isdigit()), None)
         if pid is None or not pid_alive(int(pid)):
-            item.unlink(missing_ok=True)
+            if item.is_dir():
+                shutil.rmtree(item, ignore_errors=True)
+            else:
+                item.unlink(missing_ok=True)
             removed += 1
     return removed
 
@@ -85,3 +89,29 @@ def adopt_tree(source: Path, target: Path) -> int:
         moved += 1
     shutil.rmtree(source)
     return moved
+
+
+@contextlib.contextmanager
+def atomic_folder(target: Path) -> Iterator[Path]:
+    """Yield an empty temp folder beside target; it takes target's place only if the block succeeds.
+
+    A reader sees the old folder or the new one: the old one is renamed aside,
+    the new one renamed in (two renames, microseconds apart), then the old removed.
+    """
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", suffix=PART, dir=target.parent))
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write in {target.parent} ({exc.strerror}): choose another --output folder"
+        ) from exc
+    os.chmod(tmp, 0o777 & ~_UMASK)
+    old = target.with_name(f".{target.name}.{os.getpid()}.old{PART}")
+    try:
+        yield tmp
+        if target.exists():
+            os.replace(target, old)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)

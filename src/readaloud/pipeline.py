@@ -17,7 +17,7 @@ from . import audio
 from .check import check_episode
 from .clean import clean
 from .engines.base import Engine
-from .episode import CACHE_DIR, RECORD_NAME, EpisodeRecord, SectionRecord
+from .episode import CACHE_DIR, RECORD_NAME, EpisodeRecord, SectionRecord, TimedText
 from .errors import EngineError, InputError, OutputError, ReadaloudError
 from .feed import FeedSettings
 from .fsutil import pid_alive, sweep_parts, write_text
@@ -85,7 +85,7 @@ def article_slug(article: Article, identity: str, path: Path, output: Path) -> s
     return slug
 
 
-RECIPE_VERSION = 5  # bump when the same inputs would now give different files
+RECIPE_VERSION = 6  # bump when the same inputs would now give different files
 
 
 def recipe(data: bytes, *parts: object) -> str:
@@ -277,6 +277,7 @@ def _assemble(
     total = len(article.sections)
     cover = _digest(options.cover)
     section_cues: list[list[Cue]] = []
+    section_spans: list[_Spans] = []
     made: list[Future[_Made]] = []
     failures: list[str] = []
     # one more encoder than cores: a section that finishes synthesis late need not queue behind two
@@ -295,8 +296,9 @@ def _assemble(
             if failures:
                 break
             pcm = work / f"{n:03d}.pcm"
-            cues, rate = _write_section_pcm(done, pcm, settings)
+            cues, spans, rate = _write_section_pcm(done, pcm, settings)
             section_cues.append(cues)
+            section_spans.append(spans)
             section_tags = replace(
                 tags,
                 title=f"{article.title} — {titles[n]}" if n else article.title,
@@ -377,6 +379,7 @@ def _assemble(
                 transcript=section_vtts[i],
                 recipe=results[i].recipe,
                 loudness=results[i].loudness,
+                items=section_items(article, i, section_spans[i]),
             )
             for i in range(total)
         ),
@@ -449,12 +452,17 @@ def _remove_dead_work(output: Path) -> None:
             shutil.rmtree(work, ignore_errors=True)
 
 
+_Spans = dict[tuple[str, int], tuple[float, float]]  # (kind, sentence) -> where it is heard
+
+
 def _write_section_pcm(
     done: list[ChunkAudio], pcm: Path, settings: audio.AudioSettings
-) -> tuple[list[Cue], int]:
-    """Join a section's chunks with pauses; caption cues from each chunk's real place in the audio."""
+) -> tuple[list[Cue], _Spans, int]:
+    """Join a section's chunks with pauses; caption cues and each sentence's span from each
+    chunk's real place in the audio."""
     writer = audio.PcmWriter(pcm)
     groups: list[list[Cue]] = []  # one per sentence or announcement: its chunks, timed
+    keys: list[tuple[str, int]] = []
     try:
         for i, item in enumerate(done):
             part = None if item.whole else item.duration
@@ -470,12 +478,45 @@ def _write_section_pcm(
                     groups[-1][-1] = Cue(last.start, pieces[-1].end, last.text)
             else:
                 groups.append(pieces)
+                keys.append(key)
             # within one packed request the service's own pause is already in the audio
             if i + 1 < len(done) and done[i + 1].group != item.group:
                 writer.pause(_pause_after(item.chunk, done[i + 1].chunk, settings))
     finally:
         writer.close()
-    return caption_cues(groups), writer.rate or audio.EDGE_RATE
+    spans: _Spans = {}
+    for key, group in zip(keys, groups, strict=True):
+        if group:  # a long title may take two requests: its span covers both
+            start, end = spans.get(key, (group[0].start, group[-1].end))
+            spans[key] = (min(start, group[0].start), max(end, group[-1].end))
+    return caption_cues(groups), spans, writer.rate or audio.EDGE_RATE
+
+
+def section_items(article: Article, pos: int, spans: _Spans) -> tuple[TimedText, ...]:
+    """A section's text as the talking books and the web page show it, each piece timed."""
+    section = article.sections[pos]
+
+    def timed(kind: str, sentence: int, paragraph: int, text: str) -> TimedText:
+        start, end = spans.get((kind, sentence), (None, None))
+        return TimedText(kind, paragraph, text, _ms(start), _ms(end))
+
+    items = []
+    if pos == 0 and article.title:
+        items.append(timed("title", -1, -1, article.title))
+    if section.heading:
+        items.append(timed("heading", -1, -1, section.heading))
+    n = 0
+    for p, paragraph in enumerate(section.paragraphs):
+        for sentence in paragraph:
+            items.append(timed("sentence", n, p, sentence.text))
+            n += 1
+    if pos == len(article.sections) - 1 and article.credit:
+        items.append(timed("credit", -1, -1, article.credit))
+    return tuple(items)
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 3)
 
 
 def _pause_after(chunk: SpokenChunk, following: SpokenChunk, settings: audio.AudioSettings) -> float:

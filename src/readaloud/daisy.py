@@ -1,0 +1,177 @@
+"""Book -> a DAISY 2.02 full-text, full-audio talking book in a folder.
+
+ncc.html     the navigation centre: metadata, an h1 per article, an h2 per section
+content.html the whole text, every title, heading and sentence with an id
+NN.smil      one per section MP3: a par per spoken piece, its text and its clip
+master.smil  the SMIL files in reading order
+*.mp3        the section files, linked from the episode folder (not copied, not re-encoded)
+
+Every document is built as an ElementTree and serialized by it, so any text is
+escaped; only the XML declaration and the DOCTYPE lines are fixed strings.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from . import __version__
+from .fsutil import atomic_folder
+from .talkingbook import Book, Clip, Part, clock
+
+XHTML = "http://www.w3.org/1999/xhtml"
+DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n'
+XHTML_DOCTYPE = (
+    '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"'
+    ' "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">\n'
+)
+SMIL_DOCTYPE = (
+    '<!DOCTYPE smil PUBLIC "-//W3C//DTD SMIL 1.0//EN" "http://www.w3.org/TR/REC-smil/SMIL10.dtd">\n'
+)
+CONTENT = "content.html"
+GENERATOR = f"readaloud {__version__}"
+
+
+def write_daisy(book: Book, target: Path) -> None:
+    """The whole book in `target`, replaced in one step: a reader never sees half a book."""
+    with atomic_folder(target) as tmp:
+        for part in book.parts:
+            _link(part.audio, tmp / part.audio_name)
+        elapsed = 0.0
+        for part in book.parts:
+            _write(tmp / f"{part.key}.smil", SMIL_DOCTYPE, _smil(book, part, elapsed))
+            elapsed += part.duration
+        _write(tmp / "master.smil", SMIL_DOCTYPE, _master(book))
+        _write(tmp / CONTENT, XHTML_DOCTYPE, _content(book))
+        files = 3 + 2 * len(book.parts)  # ncc, content, master; a SMIL and an MP3 per part
+        _write(tmp / "ncc.html", XHTML_DOCTYPE, _ncc(book, files))
+
+
+def _link(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or links not allowed
+        shutil.copyfile(source, target)
+
+
+def _write(path: Path, doctype: str, root: ET.Element) -> None:
+    ET.indent(root, space=" ")
+    path.write_text(DECLARATION + doctype + ET.tostring(root, encoding="unicode") + "\n", encoding="utf-8")
+
+
+def _xhtml(book: Book, title: str) -> tuple[ET.Element, ET.Element, ET.Element]:
+    lang = book.language
+    html = ET.Element("html", {"xmlns": XHTML, "lang": lang, "xml:lang": lang})
+    head = ET.SubElement(html, "head")
+    ET.SubElement(head, "meta", {"http-equiv": "Content-Type", "content": "text/html; charset=utf-8"})
+    ET.SubElement(head, "title").text = title
+    return html, head, ET.SubElement(html, "body")
+
+
+def _meta(parent: ET.Element, name: str, content: str, **extra: str) -> None:
+    ET.SubElement(parent, "meta", {"name": name, "content": content, **extra})
+
+
+def _ncc(book: Book, files: int) -> ET.Element:
+    html, head, body = _xhtml(book, book.title)
+    headings = [(level, part, clip) for part in book.parts for level, clip in part.headings()]
+    for name, content, extra in [
+        ("dc:title", book.title, {}),
+        ("dc:creator", book.creator, {}),
+        ("dc:publisher", book.publisher, {}),
+        ("dc:date", book.date, {"scheme": "yyyy-mm-dd"}),
+        ("dc:format", "Daisy 2.02", {}),
+        ("dc:identifier", book.identifier, {}),
+        ("dc:language", book.language, {"scheme": "ISO 639"}),
+        ("ncc:charset", "utf-8", {}),
+        ("ncc:generator", GENERATOR, {}),
+        ("ncc:multimediaType", "audioFullText", {}),
+        ("ncc:narrator", book.narrator, {}),
+        ("ncc:totalTime", clock(book.duration, fraction=False), {}),
+        ("ncc:tocItems", str(len(headings)), {}),
+        ("ncc:depth", str(max(level for level, _, _ in headings)), {}),
+        ("ncc:files", str(files), {}),
+        ("ncc:pageFront", "0", {}),
+        ("ncc:pageNormal", "0", {}),
+        ("ncc:pageSpecial", "0", {}),
+        ("ncc:maxPageNormal", "0", {}),
+        ("ncc:revisionDate", book.modified[:10], {"scheme": "yyyy-mm-dd"}),
+    ]:
+        _meta(head, name, content, **extra)
+    for n, (level, part, clip) in enumerate(headings):
+        attrs = {"id": f"nav-{clip.id}"}
+        if n == 0:
+            attrs["class"] = "title"  # DAISY 2.02: the first heading is the book's title
+        heading = ET.SubElement(body, f"h{level}", attrs)
+        target = part.anchor(clip) or part.timed[0]
+        ET.SubElement(heading, "a", {"href": f"{part.key}.smil#text-{target.id}"}).text = clip.text
+    return html
+
+
+def _content(book: Book) -> ET.Element:
+    html, _, body = _xhtml(book, book.title)
+    for part in book.parts:
+        paragraph: ET.Element | None = None
+        current = -1
+        for clip in part.clips:
+            if clip.kind in ("title", "heading"):
+                level = 1 if clip.kind == "title" else 2
+                ET.SubElement(body, f"h{level}", {"id": clip.id}).text = clip.text
+                paragraph = None
+                continue
+            if paragraph is None or clip.paragraph != current or clip.kind == "credit":
+                paragraph = ET.SubElement(body, "p", {"class": "credit"} if clip.kind == "credit" else {})
+                current = clip.paragraph
+            ET.SubElement(paragraph, "span", {"id": clip.id}).text = clip.text
+    return html
+
+
+def _smil(book: Book, part: Part, elapsed: float) -> ET.Element:
+    smil = ET.Element("smil")
+    head = ET.SubElement(smil, "head")
+    _meta(head, "dc:format", "Daisy 2.02")
+    _meta(head, "dc:title", part.title)
+    _meta(head, "dc:identifier", book.identifier)
+    _meta(head, "ncc:generator", GENERATOR)
+    _meta(head, "ncc:totalElapsedTime", clock(elapsed))
+    _meta(head, "ncc:timeInThisSmil", clock(part.duration))
+    layout = ET.SubElement(head, "layout")
+    ET.SubElement(layout, "region", {"id": "txtView"})
+    body = ET.SubElement(smil, "body")
+    seq = ET.SubElement(body, "seq", {"dur": f"{part.duration:.3f}s"})
+    for clip in part.timed:
+        _par(seq, part, clip)
+    return smil
+
+
+def _par(seq: ET.Element, part: Part, clip: Clip) -> None:
+    assert clip.begin is not None and clip.end is not None
+    par = ET.SubElement(seq, "par", {"endsync": "last", "id": f"par-{clip.id}"})
+    ET.SubElement(par, "text", {"src": f"{CONTENT}#{clip.id}", "id": f"text-{clip.id}"})
+    audio = ET.SubElement(ET.SubElement(par, "seq"), "audio")
+    audio.attrib.update(
+        {
+            "src": part.audio_name,
+            "clip-begin": f"npt={clip.begin:.3f}s",
+            "clip-end": f"npt={clip.end:.3f}s",
+            "id": f"audio-{clip.id}",
+        }
+    )
+
+
+def _master(book: Book) -> ET.Element:
+    smil = ET.Element("smil")
+    head = ET.SubElement(smil, "head")
+    _meta(head, "dc:format", "Daisy 2.02")
+    _meta(head, "dc:title", book.title)
+    _meta(head, "dc:identifier", book.identifier)
+    _meta(head, "ncc:generator", GENERATOR)
+    _meta(head, "ncc:timeInThisSmil", clock(book.duration))
+    layout = ET.SubElement(head, "layout")
+    ET.SubElement(layout, "region", {"id": "txtView"})
+    body = ET.SubElement(smil, "body")
+    for part in book.parts:
+        ET.SubElement(body, "ref", {"src": f"{part.key}.smil", "title": part.title, "id": f"ref-{part.key}"})
+    return smil
