@@ -99,3 +99,44 @@ def example_episode(example_output: Path) -> Path:
 def kokoro_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A cache folder of our own, so the model is joined from the installed parts in this run."""
     return tmp_path_factory.mktemp("kokoro-cache")
+
+
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    """Debian's Chromium, headless, driven by Playwright (its own browser download is unreachable)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.validators import chromium
+
+    path = chromium()
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=path, headless=True, args=BROWSER_ARGS)
+        yield launched
+        launched.close()
+
+
+def axe_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """axe-core's WCAG 2.x A/AA violations on the page as it is now, one line each."""
+    from tests.validators import axe_script
+
+    page.add_script_tag(path=str(axe_script()))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+    ]

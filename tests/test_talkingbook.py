@@ -298,3 +298,24 @@ def test_record_keeps_real_increasing_sentence_times(books: Path) -> None:
         assert timed and all(i["end"] > i["start"] for i in timed)
         assert all(a["start"] < b["start"] for a, b in itertools.pairwise(timed))
         assert timed[-1]["end"] <= section["duration"]
+
+
+def test_axe_finds_no_wcag_violations_in_the_books_documents(browser, books: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Ace by DAISY needs a Chromium of its own download; axe-core (what Ace runs) in Debian's does it."""
+    from tests.conftest import axe_violations
+    from tests.http_server import StaticServer
+
+    unpacked = tmp_path / "epub"
+    with zipfile.ZipFile(books / f"{books.name}.epub") as zf:
+        zf.extractall(unpacked)
+    shutil.copytree(books / "daisy", tmp_path / "daisy")
+    documents = sorted(p.relative_to(tmp_path) for p in unpacked.rglob("*.xhtml"))
+    documents += [Path("daisy/ncc.html"), Path("daisy/content.html")]
+    assert len(documents) == 2 + 1 + 4
+    context = browser.new_context()
+    page = context.new_page()
+    with StaticServer(tmp_path) as server:
+        for document in documents:
+            page.goto(server.url + document.as_posix())
+            assert axe_violations(page) == [], document
+    context.close()

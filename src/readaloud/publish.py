@@ -4,6 +4,7 @@ podcast  the episode folder's MP3s, chapters and transcripts, and feed.xml (alwa
          feed is rebuilt when "podcast" is among the formats)
 daisy    <slug>/daisy/: a DAISY 2.02 talking book
 epub     <slug>/<slug>.epub: EPUB 3 with Media Overlays
+web      index.html and <slug>/index.html: listening pages (web.py), rebuilt with the feed
 
 Each is made from the record and the section MP3s alone, so it can be made again
 at any time without synthesis, and is only rewritten when the episode changed.
@@ -11,6 +12,7 @@ at any time without synthesis, and is only rewritten when the episode changed.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +22,7 @@ from .feed import FeedSettings
 if TYPE_CHECKING:
     from .talkingbook import Book
 
-FORMATS = ("podcast", "daisy", "epub")
+FORMATS = ("podcast", "daisy", "epub", "web")
 EDITION_FORMATS = ("daisy", "epub")
 DAISY_DIR = "daisy"
 EDITIONS_DIR = "editions"
@@ -70,3 +72,17 @@ def _write(name: str, book: Book, target: Path) -> Path:
 
         write_epub(book, target)
     return target
+
+
+def write_shared(root: Path, formats: tuple[str, ...], feed: FeedSettings, *, now: datetime) -> list[Path]:
+    """What is made from all the episodes together: feed.xml, the listening pages."""
+    from .feed import write_feed
+
+    written = []
+    if "podcast" in formats:
+        written.append(write_feed(root, feed, now=now))
+    if "web" in formats:
+        from .web import write_site
+
+        written += write_site(root, feed)
+    return written
