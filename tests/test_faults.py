@@ -164,7 +164,10 @@ def test_kill_9_then_rerun_gives_complete_output(tmp_path: Path, after: float) -
     done = run_cli("convert", str(article), "-o", str(out), "--engine", "espeak")
     assert done.returncode == 0, done.stderr
     assert check_output(out) == []
-    assert not list(out.glob(".work-*")), "the killed run's work folder was not cleared"
+    private = out.parent / f".{out.name}.readaloud"  # work folders live beside the published tree
+    assert private.is_dir()
+    assert not list(private.glob(".work-*")), "the killed run's work folder was not cleared"
+    assert not [p for p in out.rglob(".*")], "something hidden was left in the published folder"
     assert not [p for p in out.rglob("*.part")]
 
 

@@ -319,3 +319,12 @@ def test_axe_finds_no_wcag_violations_in_the_books_documents(browser, books: Pat
             page.goto(server.url + document.as_posix())
             assert axe_violations(page) == [], document
     context.close()
+
+
+def test_ace_by_daisy_finds_no_accessibility_violations(books: Path, tmp_path: Path) -> None:
+    """Ace by DAISY (axe-core in Debian's Chromium, plus its EPUB checks: metadata, navigation)."""
+    from tests.validators import ace
+
+    report = ace(books / f"{books.name}.epub", tmp_path / "ace")
+    assert report["violations"] == []
+    assert report["outcome"] == "pass"

@@ -213,7 +213,9 @@ def test_highlight_follows_playback_at_the_cue_times(page, short_site) -> None: 
     )
     _tab_to(page, 'button[data-action="play"]')
     page.keyboard.press("Enter")
-    page.wait_for_function("() => document.getElementById('audio').ended", timeout=int(record.duration * 2000) + 10000)
+    page.wait_for_function(
+        "() => document.getElementById('audio').ended", timeout=int(record.duration * 2000) + 10000
+    )
     changes = page.evaluate("window.changes")
     spans = page.locator(".transcript .s").count()
     assert len(changes) >= spans - 1  # every sentence was highlighted in turn
@@ -290,3 +292,89 @@ def test_screenshots_at_1280_and_at_200_percent_zoom(browser, site) -> None:  # 
         assert path.stat().st_size > 10_000
         print(f"screenshot: {path}")
         context.close()
+
+
+def test_resume_offer_after_a_reload(page, site) -> None:  # type: ignore[no-untyped-def]
+    url, root = site
+    record = _episode(root)
+    address = f"{url}{record.slug}/index.html"
+    page.goto(address)
+    page.wait_for_function("() => document.getElementById('audio').readyState >= 1")
+    assert page.locator("#resume").is_hidden()  # nothing to resume on a first visit
+    page.evaluate("() => { const a = document.getElementById('audio'); a.currentTime = 95; a.pause(); }")
+    page.wait_for_function("() => document.getElementById('audio').currentTime > 94")
+    page.evaluate("() => document.getElementById('audio').dispatchEvent(new Event('pause'))")
+    page.reload()
+    page.wait_for_function("() => document.getElementById('audio').readyState >= 1")
+    offer = page.locator("#resume")
+    assert offer.is_visible() and "1:35" in offer.inner_text()
+    page.get_by_role("button", name="从 1:35 继续收听").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.getElementById('audio').currentTime >= 95")
+    assert page.evaluate("document.getElementById('audio').currentTime") < 96
+
+
+def test_chapter_change_is_announced_politely_and_not_per_sentence(page, site) -> None:  # type: ignore[no-untyped-def]
+    url, root = site
+    record = _episode(root)
+    page.goto(f"{url}{record.slug}/index.html")
+    page.wait_for_function("() => document.getElementById('audio').readyState >= 1")
+    page.evaluate("document.getElementById('audio').play = () => Promise.resolve()")
+    announcer = page.locator("#announcer")
+    assert announcer.get_attribute("aria-live") == "polite"
+    assert announcer.inner_text() == ""  # nothing said at page load
+    page.evaluate(
+        """() => { window.said = [];
+        const a = document.getElementById('announcer');
+        new MutationObserver(() => said.push(a.textContent)).observe(a, {childList: true, characterData: true, subtree: true});
+    }"""
+    )
+    page.locator("button.chapter").nth(2).click()
+    third, fourth = record.sections[2].start, record.sections[3].start
+    inside = [
+        n
+        for n, start in enumerate(
+            page.locator(".transcript .s").evaluate_all("e => e.map(x => +x.dataset.start)")
+        )
+        if third < start < fourth
+    ]
+    assert len(inside) >= 3
+    for n in inside[:3]:  # three sentences of the same chapter: no word
+        page.locator(".transcript .s").nth(n).click()
+    page.wait_for_timeout(100)
+    assert page.evaluate("window.said") == [f"第3节：{record.sections[2].title}"]
+    page.locator(".transcript .s").nth(inside[-1] + 1).click()  # the first sentence of chapter 4
+    page.wait_for_timeout(100)
+    assert page.evaluate("window.said")[-1] == f"第4节：{record.sections[3].title}"
+    assert len(page.evaluate("window.said")) == 2
+    assert page.locator("[aria-live]").count() == 2  # the announcer and the speed readout only
+
+
+def test_autoscroll_follows_the_sentence_and_can_be_switched_off(page, site) -> None:  # type: ignore[no-untyped-def]
+    url, root = site
+    record = _episode(root)
+    page.emulate_media(reduced_motion="reduce")  # jumps, not smooth scrolling: positions settle at once
+    page.goto(f"{url}{record.slug}/index.html")
+    page.wait_for_function("() => document.getElementById('audio').readyState >= 1")
+    page.evaluate("() => { const a = document.getElementById('audio'); a.muted = true; a.play(); }")
+    page.wait_for_function("() => !document.getElementById('audio').paused")
+    page.evaluate(f"() => document.getElementById('audio').currentTime = {record.sections[3].start + 20}")
+    page.wait_for_function("() => window.scrollY > 500")
+    page.locator("#follow").uncheck()
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.evaluate(f"() => document.getElementById('audio').currentTime = {record.sections[2].start + 20}")
+    page.wait_for_timeout(400)
+    assert page.evaluate("window.scrollY") == 0
+
+
+def test_feed_command_rebuilds_the_pages(site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, root = site
+    config = tmp_path / "readaloud.toml"
+    config.write_text('[output]\nformats = ["podcast", "web"]\n', encoding="utf-8")
+    record = _episode(root)
+    (root / "index.html").unlink()
+    (root / record.slug / "index.html").unlink()
+    done = run_cli("feed", "-o", str(root), "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    assert (root / "index.html").is_file() and (root / record.slug / "index.html").is_file()
+    assert record.title in (root / "index.html").read_text(encoding="utf-8")

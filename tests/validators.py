@@ -25,6 +25,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / ".validators"
 AXE = TOOLS / "node_modules" / "axe-core" / "axe.min.js"
+ACE = TOOLS / "node_modules" / ".bin" / "ace-puppeteer"
 DAISY_ENV = TOOLS / "daisy-env"
 DAISY_PYTHON = DAISY_ENV / "bin" / "python"
 APT_PACKAGES = ("epubcheck", "chromium", "fonts-wqy-microhei")  # a CJK font for the screenshots
@@ -48,6 +49,32 @@ def axe_script() -> Path:
     if not AXE.exists():
         _missing("axe-core")
     return AXE
+
+
+def ace(epub: Path, report: Path) -> dict:  # type: ignore[type-arg]
+    """Ace by DAISY's report on one EPUB: {"outcome": …, "violations": [(impact, rule, document)]}."""
+    if not ACE.exists():
+        _missing("@daisy/ace")
+    done = subprocess.run(
+        [str(ACE), "--force", "--silent", "--outdir", str(report), str(epub)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "PUPPETEER_EXECUTABLE_PATH": chromium()},
+    )
+    assert (report / "report.json").exists(), done.stderr[-2000:] + done.stdout[-2000:]
+    data = json.loads((report / "report.json").read_text(encoding="utf-8"))
+    violations = [
+        (
+            check["earl:test"]["earl:impact"],
+            check["earl:test"]["dct:title"],
+            document["earl:testSubject"]["url"],
+        )
+        for document in data["assertions"]
+        for check in document["assertions"]
+    ]
+    return {"outcome": data["earl:result"]["earl:outcome"], "violations": violations}
 
 
 def daisy_python() -> Path:
@@ -164,6 +191,25 @@ def install() -> int:
         ]
         if npm is None or subprocess.run(cmd, capture_output=True, check=False).returncode != 0:
             problems.append("axe-core (npm)")
+    if not ACE.exists():
+        # Ace by DAISY; --ignore-scripts skips Electron's download (unreachable), and puppeteer is
+        # pointed at Debian's Chromium when it runs
+        TOOLS.mkdir(exist_ok=True)
+        npm = shutil.which("npm")
+        env = {**os.environ, "PUPPETEER_SKIP_DOWNLOAD": "1"}
+        cmd = [
+            npm or "npm",
+            "install",
+            "--silent",
+            "--no-audit",
+            "--no-fund",
+            "--ignore-scripts",
+            "--prefix",
+            str(TOOLS),
+            "@daisy/ace@1",
+        ]
+        if npm is None or subprocess.run(cmd, capture_output=True, env=env, check=False).returncode != 0:
+            problems.append("@daisy/ace (npm)")
     if not DAISY_PYTHON.exists():
         python = _python312()
         if python is None:

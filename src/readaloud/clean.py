@@ -57,6 +57,7 @@ _NAME_LIKE = re.compile(
 )
 _CLAUSE_MARK = re.compile(r"[。！？；，,!?;]")
 _CHROME_VALUE_MAX = 24
+_FIELD_BREAK = re.compile(r"\s+(?=" + _CHROME_LABEL.pattern.removeprefix("^") + ")")
 
 # Lines that open the trailing block of related links and comment widgets.
 _TRAILER_START = re.compile(
@@ -197,7 +198,15 @@ def _norm(text: str) -> str:
 
 
 def _is_chrome_line(text: str) -> bool:
-    """Wholly page furniture: a label alone or with a short value, never a clause of prose."""
+    """Wholly page furniture: a label alone or with a short value, never a clause of prose;
+    or a row of such fields ("发布时间：2026-11-25 来源：滨海日报 字号：[大 中 小] 打印本页")."""
+    fields = _FIELD_BREAK.split(text.strip())
+    if len(fields) > 1:
+        return all(_is_chrome_field(f) for f in fields)
+    return _is_chrome_field(text)
+
+
+def _is_chrome_field(text: str) -> bool:
     if _WELCOME.match(text) and len(text) <= 16:
         return True
     m = _CHROME_LABEL.match(text)

@@ -36,8 +36,8 @@ from .config import (
     validate_speech,
 )
 from .episode import CACHE_DIR, load_records, remove_episode
-from .errors import ConfigError, EngineError, OutputError, ReadaloudError
-from .feed import FeedSettings, write_feed
+from .errors import ConfigError, EngineError, InputError, OutputError, ReadaloudError
+from .feed import FeedSettings
 from .voices import presets, resolve_voice
 
 if TYPE_CHECKING:  # the pipeline's modules load numpy, pypinyin and jieba: only commands that work need them
@@ -81,11 +81,14 @@ VoiceOpt = Annotated[
 VoicesDir = Annotated[
     Path | None, typer.Option("--voices-dir", help="A folder of your own voice presets (TOML).")
 ]
+FetchTimeoutOpt = Annotated[
+    float, typer.Option(help="Seconds to wait for a web page (or source feed) to answer.")
+]
 FormatOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--format",
-        help="podcast, daisy, epub (repeatable; default: [output] formats, else podcast).",
+        help="podcast, daisy, epub, web (repeatable; default: [output] formats, else podcast).",
     ),
 ]
 CacheDirOpt = Annotated[
@@ -183,7 +186,9 @@ def _pick_engine(
 
 @app.command("convert")
 def convert_cmd(
-    inputs: Annotated[list[Path], typer.Argument(help="Article files (.txt .md .html) or folders of them.")],
+    inputs: Annotated[
+        list[str], typer.Argument(help="Article files (.txt .md .html), folders of them, or http(s) URLs.")
+    ],
     output: Output = None,
     engine: EngineOpt = None,
     voice: VoiceOpt = None,
@@ -221,14 +226,15 @@ def convert_cmd(
     ] = False,
     cache_dir: CacheDirOpt = None,
     formats: FormatOpt = None,
+    fetch_timeout: FetchTimeoutOpt = 20.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")] = False,
 ) -> None:
     """Convert articles into episode folders (MP3s, chapters, transcripts) and update feed.xml."""
     from .audio import AudioSettings
     from .engines.registry import fallback_for
-    from .load import find_articles
+    from .fetch import fetch, save_page
     from .pipeline import ConvertOptions, convert
-    from .publish import write_episode_formats
+    from .publish import write_episode_formats, write_shared
     from .synthesize import RetryPolicy, Stats
 
     started = time.monotonic()
@@ -250,11 +256,13 @@ def convert_cmd(
         ),
         where="options",
     )
+    if fetch_timeout <= 0:
+        raise ConfigError("options: --fetch-timeout must be more than 0 seconds")
     if retry_delay < 0 or timeout <= 0:
         raise ConfigError("options: --retry-delay must be 0 or more and --timeout more than 0 seconds")
     root = _output(settings, output)
     feed = _feed_settings(settings, base_url=base_url, mode=feed_mode)
-    articles = find_articles(inputs)
+    articles = _jobs(inputs)
     _writable(root)
     # [feed] image names a file inside the output folder (the feed serves it from there) or a URL
     cover = root / feed.image if feed.image and "://" not in feed.image else None
@@ -285,6 +293,7 @@ def convert_cmd(
         force=force,
         cache_dir=_cache_dir(settings, cache_dir),
     )
+    pages = (options.cache_dir or root / ".cache").parent / "pages"  # fetched pages: never published
     stats = Stats()
     rows: list[tuple[str, str, int, float]] = []
     failed: list[str] = []
@@ -301,8 +310,8 @@ def convert_cmd(
     ) as bars:
         try:
             overall = bars.add_task("articles", total=len(articles))
-            for path in articles:
-                task = bars.add_task(f"  {path.name}", total=None)
+            for label, given, url in articles:
+                task = bars.add_task(f"  {label}", total=None)
 
                 def planned(n: int, task: TaskID = task) -> None:
                     bars.update(task, total=n)
@@ -310,9 +319,10 @@ def convert_cmd(
                 def chunk_done(_done: ChunkAudio, task: TaskID = task) -> None:
                     bars.advance(task)
 
-                def run(choice: Choice, path: Path = path) -> EpisodeRecord:
+                def run(choice: Choice, path: Path, url: str | None = url) -> EpisodeRecord:
                     return convert(
                         path,
+                        url=url,
                         engine=choice.engine,
                         voice=choice.voice,
                         options=options,
@@ -324,8 +334,13 @@ def convert_cmd(
 
                 try:
                     skipped_before = stats.skipped
+                    path = (
+                        given
+                        if given is not None
+                        else save_page(fetch(url or "", read_timeout=fetch_timeout), pages)
+                    )
                     try:
-                        record = run(current)
+                        record = run(current, path)
                     except EngineError as exc:
                         # under `auto`, an engine that fails for good mid-run gives way to the next one;
                         # the whole article is redone with it, so an episode never mixes two voices
@@ -334,20 +349,20 @@ def convert_cmd(
                             raise
                         notes.append(
                             f"{current.engine.name} failed ({exc}); "
-                            f"{path.name} converted with {local.engine.name}"
+                            f"{label} converted with {local.engine.name}"
                         )
                         current.engine.close()
                         current = local
                         bars.reset(task)
-                        record = run(current)
+                        record = run(current, path)
                     status = "unchanged" if stats.skipped > skipped_before else "ok"
                     write_episode_formats(
                         root / record.slug, record, output_settings.formats, feed, force=status == "ok"
                     )
                     rows.append((record.slug, status, len(record.sections), record.duration))
                 except ReadaloudError as exc:
-                    failed.append(f"{path}: {exc}")
-                    rows.append((path.name, "failed", 0, 0.0))
+                    failed.append(str(exc) if str(exc).startswith(label) else f"{label}: {exc}")
+                    rows.append((label, "failed", 0, 0.0))
                 bars.advance(overall)
         except KeyboardInterrupt:
             # typer would swallow the interrupt silently; say what survives and how to go on
@@ -359,12 +374,8 @@ def convert_cmd(
             current.engine.close()
             if current is not picked:
                 picked.engine.close()
-    if (
-        not no_feed
-        and "podcast" in output_settings.formats
-        and any(r[1] in ("ok", "unchanged") for r in rows)
-    ):
-        write_feed(root, feed, now=datetime.now(UTC))
+    if not no_feed and any(r[1] in ("ok", "unchanged") for r in rows):
+        write_shared(root, output_settings.formats, feed, now=datetime.now(UTC))
     if not quiet:
         _summary(rows, stats, time.monotonic() - started, root)
         for line in notes:
@@ -584,10 +595,77 @@ def feed_cmd(
         for r in load_records(root):
             out.print(f"{r.slug}  {r.published[:10]}  {r.duration / 60:.1f} min  {r.title}", markup=False)
         return
-    path = write_feed(
-        root, _feed_settings(settings, base_url=base_url, mode=feed_mode), now=datetime.now(UTC)
+    from .publish import write_shared
+
+    feed = _feed_settings(settings, base_url=base_url, mode=feed_mode)
+    formats = tuple(dict.fromkeys(("podcast", *settings.output.formats)))
+    for path in write_shared(root, formats, feed, now=datetime.now(UTC)):
+        out.print(f"wrote {path}")
+
+
+def _jobs(inputs: list[str]) -> list[tuple[str, Path | None, str | None]]:
+    """(label, file, url) for each article to convert: folders expanded, URLs kept to fetch in turn."""
+    from .fetch import is_url
+    from .load import find_articles
+
+    jobs: list[tuple[str, Path | None, str | None]] = []
+    for item in inputs:
+        if is_url(item):
+            jobs.append((item, None, item))
+        elif "://" in item:
+            raise InputError(f"{item}: only http:// and https:// addresses can be fetched")
+        else:
+            jobs += [(p.name, p, None) for p in find_articles([Path(item)])]
+    return jobs
+
+
+@app.command("sync")
+def sync_cmd(
+    source: Annotated[str, typer.Argument(help="The site's RSS or Atom feed: an http(s) URL or a file.")],
+    output: Output = None,
+    config: ConfigOpt = None,
+    engine: EngineOpt = None,
+    voice: VoiceOpt = None,
+    limit: Annotated[
+        int | None, typer.Option(help="Convert at most this many new entries (oldest first).")
+    ] = None,
+    formats: FormatOpt = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Public URL of the output folder, for the feed.")
+    ] = None,
+    cache_dir: CacheDirOpt = None,
+    fetch_timeout: FetchTimeoutOpt = 20.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only failures (for cron).")] = False,
+) -> None:
+    """Convert the entries of a source feed not converted before, oldest first, then update feed.xml.
+
+    What is converted is known from the episodes in the output folder (each keeps its page's
+    address), so a failed entry is simply tried again next time. Exit codes: 0 all done or
+    nothing new, 1 some entries failed (the others were converted), 2 bad options or config.
+    """
+    from .sources import pending_entries
+
+    settings = load_settings(config)
+    root = _output(settings, output)
+    pages = _cache_dir(settings, cache_dir)
+    work = (pages or root / ".cache").parent / "pages"
+    jobs = pending_entries(source, load_records(root), work, limit=limit, timeout=fetch_timeout)
+    if not jobs:
+        if not quiet:
+            out.print(f"{source}: nothing new")
+        return
+    convert_cmd(
+        inputs=jobs,
+        output=root,
+        config=config,
+        engine=engine,
+        voice=voice,
+        formats=formats,
+        base_url=base_url,
+        cache_dir=cache_dir,
+        fetch_timeout=fetch_timeout,
+        quiet=quiet,
     )
-    out.print(f"wrote {path}")
 
 
 @app.command("edition")
@@ -630,8 +708,11 @@ def remove_cmd(
     """Delete one episode's folder and rebuild the feed without it."""
     settings = load_settings(config)
     root = _output(settings, output)
+    from .publish import write_shared
+
     folder = remove_episode(root, slug)
-    write_feed(root, _feed_settings(settings), now=datetime.now(UTC))
+    formats = tuple(dict.fromkeys(("podcast", *settings.output.formats)))
+    write_shared(root, formats, _feed_settings(settings), now=datetime.now(UTC))
     out.print(f"removed {folder}")
 
 

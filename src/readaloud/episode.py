@@ -70,6 +70,8 @@ class EpisodeRecord:
     sections: tuple[SectionRecord, ...] = field(default=())
     identity: str = ""  # pipeline.article_identity; empty in records written before it existed
     recipe: str = ""  # hash of the input file and every setting: same recipe, nothing to redo
+    link: str | None = None  # the article's own web page (canonical URL), when it came from one
+    origin: str | None = None  # the address it was fetched from, when that differs
 
     def files(self) -> list[str]:
         """Every file of the episode folder this record describes (itself not included)."""

@@ -92,8 +92,10 @@ def _page(book: Book, title: str, *, css: str) -> tuple[ET.Element, ET.Element]:
 
 def _document(book: Book, part: Part) -> ET.Element:
     html, body = _page(book, part.title, css="../style.css")
-    kind = "chapter" if part.level == 1 else "subchapter"
-    section = ET.SubElement(body, "section", {"id": f"sec-{part.key}", "epub:type": kind})
+    attrs = {"id": f"sec-{part.key}", "epub:type": "chapter", "role": "doc-chapter"}
+    if part.level == 2:
+        attrs = {"id": f"sec-{part.key}", "epub:type": "subchapter"}  # DPUB-ARIA has no role for it
+    section = ET.SubElement(body, "section", attrs)
     paragraph: ET.Element | None = None
     current = -1
     for clip in part.clips:

@@ -23,7 +23,7 @@ from urllib.parse import quote, urlsplit
 
 from .episode import EpisodeRecord, SectionRecord, load_records
 from .errors import FeedError
-from .fsutil import write_bytes, write_text
+from .fsutil import private_dir, write_bytes, write_text
 
 NS = {
     "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
@@ -278,6 +278,8 @@ def _episode_item(channel: ET.Element, record: EpisodeRecord, base: str) -> None
         size=record.size,
         duration=record.duration,
     )
+    if record.link:  # the article's own page, for "open in browser" in podcast apps
+        _el(item, "link", record.link)
     _el(
         item,
         "podcast:chapters",
@@ -316,7 +318,7 @@ def _section_item(
         duration=section.duration,
         published=datetime.fromisoformat(record.published) + timedelta(seconds=section.index),
     )
-    _el(item, "link", url_for(base, record.slug, record.audio))
+    _el(item, "link", record.link or url_for(base, record.slug, record.audio))
     _el(item, "itunes:season", str(season))  # one article, one season: numbers never collide
     _el(item, "itunes:episode", str(section.index + 1))
     if section.transcript:
@@ -356,12 +358,12 @@ def write_feed(root: Path, settings: FeedSettings, *, now: datetime) -> Path:
     target = root / FEED_NAME
     # Runs converting into the same folder each rebuild the feed when done. Reading the records
     # and writing the feed under one lock means the last run to finish sees every episode.
-    with _locked(root / LOCK_NAME):
+    with _locked(private_dir(root) / LOCK_NAME):
         write_text(target, build_feed(load_records(root), settings, now=now).decode("utf-8"))
     return target
 
 
-LOCK_NAME = ".feed.lock"
+LOCK_NAME = "feed.lock"
 
 
 @contextlib.contextmanager

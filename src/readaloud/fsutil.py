@@ -115,3 +115,22 @@ def atomic_folder(target: Path) -> Iterator[Path]:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
+
+
+def private_dir(output: Path) -> Path:
+    """Where runs keep what must live on the output's file system but is never published: work
+    folders (moved into place with os.replace) and the feed lock. A hidden sibling of the output
+    root, so the folder a publisher uploads holds only what listeners get; inside it only when the
+    sibling cannot be made on the same file system."""
+    output = output.resolve()
+    output.mkdir(parents=True, exist_ok=True)
+    beside = output.parent / f".{output.name}.readaloud"
+    try:
+        beside.mkdir(exist_ok=True)
+        if beside.stat().st_dev == output.stat().st_dev:
+            return beside
+    except OSError:
+        pass
+    inside = output / ".readaloud"
+    inside.mkdir(exist_ok=True)
+    return inside

@@ -9,12 +9,11 @@ almost anything), and refuse files that look binary.
 from __future__ import annotations
 
 import codecs
-import html
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 from .errors import InputError
+from .page import Page, html_page, markdown_text
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 
@@ -142,94 +141,13 @@ def _looks_utf16(data: bytes) -> bool:
     return True
 
 
-class _TextExtractor(HTMLParser):
-    """Visible text of an HTML page, one block element per line."""
-
-    BLOCKS = frozenset(
-        [
-            "p",
-            "div",
-            "br",
-            "li",
-            "h1",
-            "h2",
-            "h3",
-            "h4",
-            "h5",
-            "h6",
-            "tr",
-            "section",
-            "article",
-            "header",
-            "footer",
-            "blockquote",
-            "title",
-        ]
-    )
-    SKIP = frozenset(["script", "style", "noscript", "template", "svg", "head"])
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-        self._in_title = False
-        self.title = ""
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "title":
-            self._in_title = True
-        elif tag in self.SKIP:
-            self._skip += 1
-        if tag in self.BLOCKS:
-            self.parts.append("\n")
-        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
-            self.parts.append("#" * int(tag[1]) + " ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title":
-            self._in_title = False
-        elif tag in self.SKIP and self._skip:
-            self._skip -= 1
-        if tag in self.BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
-        elif not self._skip:
-            self.parts.append(data)
-
-
-def html_to_text(markup: str) -> str:
-    """Visible text of a page; <h1>..<h6> become Markdown headings."""
-    parser = _TextExtractor()
-    parser.feed(markup)
-    parser.close()
-    lines = [re.sub(r"[ \t\u3000\xa0]+", " ", line).strip() for line in "".join(parser.parts).split("\n")]
-    body = "\n".join(line for line in lines if line)
-    if not re.search(r"^# ", body, re.M) and parser.title.strip():
-        body = parser.title.strip() + "\n" + body
-    return html.unescape(body)
-
-
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
-
-
-def markdown_to_text(markup: str) -> str:
-    """Markdown minus its markup; `#` headings are kept so the segmenter sees them."""
-    out = []
-    for line in markup.split("\n"):
-        line = _MD_LINK.sub(r"\1", line)
-        line = _MD_EMPHASIS.sub(r"\2", line)
-        line = re.sub(r"^\s*(>\s*)+", "", line)
-        line = re.sub(r"^\s*[-*+]\s+", "", line)
-        out.append(line)
-    return "\n".join(out)
-
-
 def load_article(path: Path) -> str:
     """Read one article file into plain text with lines, or raise InputError."""
+    return load_document(path).text
+
+
+def load_document(path: Path, *, url: str | None = None) -> Page:
+    """One article file: its text with `#` headings, and for a web page the page's metadata."""
     if not path.exists():
         raise InputError(f"{path} does not exist: check the path")
     if path.is_dir():
@@ -241,12 +159,14 @@ def load_article(path: Path) -> str:
     text = decode(data, name=str(path))
     suffix = path.suffix.lower()
     if suffix in (".html", ".htm") or (suffix == "" and re.match(r"\s*<(!doctype|html)", text, re.I)):
-        text = html_to_text(text)
+        page = html_page(text, url=url, name=url or str(path))
     elif suffix in (".md", ".markdown"):
-        text = markdown_to_text(text)
-    if not text.strip():
+        page = Page(markdown_text(text))
+    else:
+        page = Page(text)
+    if not page.text.strip():
         raise InputError(f"{path} is empty: there is nothing to read aloud")
-    return text
+    return page
 
 
 def find_articles(inputs: list[Path]) -> list[Path]:

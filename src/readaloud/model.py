@@ -71,6 +71,8 @@ class Article:
     source: str | None
     sections: tuple[Section, ...]
     hints: tuple[ReadingHint, ...] = ()
+    date: str | None = None  # ISO 8601, from the page (a web page's own publication date)
+    url: str | None = None  # the page's canonical address: the article's identity when known
 
 
 @dataclass(frozen=True)

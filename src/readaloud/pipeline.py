@@ -20,8 +20,8 @@ from .engines.base import Engine
 from .episode import CACHE_DIR, RECORD_NAME, EpisodeRecord, SectionRecord, TimedText
 from .errors import EngineError, InputError, OutputError, ReadaloudError
 from .feed import FeedSettings
-from .fsutil import pid_alive, sweep_parts, write_text
-from .load import load_article
+from .fsutil import pid_alive, private_dir, sweep_parts, write_text
+from .load import load_document
 from .model import Article, Cue, Section, SpokenChunk, Voice
 from .segment import segment
 from .slug import slugify, unique_slugs
@@ -52,16 +52,26 @@ class ConvertOptions:
     cache_dir: Path | None = None
 
 
-def prepare(path: Path) -> Article:
-    """Stages 1-3: load, clean, segment."""
-    article = segment(clean(load_article(path)))
+def prepare(path: Path, *, url: str | None = None) -> Article:
+    """Stages 1-3: load, clean, segment. A web page's own title, author, date and address win."""
+    page = load_document(path, url=url)
+    article = segment(clean(page.text))
     if not article.title or not any(s.sentences for s in article.sections):
-        raise InputError(f"{path} has no article text left after cleaning: is it the right file?")
-    return article
+        raise InputError(f"{url or path} has no article text left after cleaning: is it the right page?")
+    return replace(
+        article,
+        title=page.title or article.title,
+        credit=article.credit or page.credit,
+        date=page.date,
+        url=page.url or url,
+    )
 
 
 def article_identity(article: Article) -> str:
-    """What makes an article itself wherever its file lives: title, credit and opening words."""
+    """What makes an article itself wherever its file lives: its canonical address when it has one
+    (a re-fetch of the page updates the same episode), else its title, credit and opening words."""
+    if article.url:
+        return hashlib.sha256(article.url.encode("utf-8")).hexdigest()[:16]
     opening = "".join(s.text for s in article.sections[0].sentences)[:80] if article.sections else ""
     key = "\n".join([article.title, article.credit or "", opening])
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
@@ -95,7 +105,9 @@ def recipe(data: bytes, *parts: object) -> str:
     return digest.hexdigest()[:24]
 
 
-def article_recipe(path: Path, engine: Engine, voice: Voice, options: ConvertOptions) -> str:
+def article_recipe(
+    path: Path, engine: Engine, voice: Voice, options: ConvertOptions, url: str | None = None
+) -> str:
     try:
         data = path.read_bytes()
     except OSError:
@@ -110,6 +122,7 @@ def article_recipe(path: Path, engine: Engine, voice: Voice, options: ConvertOpt
         options.feed.title,
         options.feed.author,
         _digest(options.cover),
+        url,
     )
 
 
@@ -155,8 +168,10 @@ def convert(
     stats: Stats | None = None,
     on_plan: Callable[[int], None] | None = None,
     on_chunk: Callable[[ChunkAudio], None] | None = None,
+    url: str | None = None,
 ) -> EpisodeRecord:
-    """Convert one article into an episode folder under options.output.
+    """Convert one article into an episode folder under options.output (url: where the file was
+    fetched from, for a page that names no canonical address of its own).
 
     0. skip it when its file and every setting are as they were for its existing episode
     1. load the file and decode it (load.py)
@@ -170,7 +185,7 @@ def convert(
     8. check the new episode like `readaloud check` does; only a sound one is published:
        its files replace the old ones, episode.json (what the feed is built from) last
     """
-    made_from = article_recipe(path, engine, voice, options)
+    made_from = article_recipe(path, engine, voice, options, url)
     if not options.force:
         same = unchanged(path, options.output, made_from)  # 0
         if same is not None:
@@ -179,7 +194,7 @@ def convert(
             counters_skip = stats or Stats()
             counters_skip.add(skipped=1)
             return same
-    article = prepare(path)  # 1-3
+    article = prepare(path, url=url)  # 1-3
     chunks = plan_for(article, engine, lexicon=options.lexicon, announce=options.announce)  # 4
     if on_plan is not None:
         on_plan(len(chunks))
@@ -202,14 +217,16 @@ def convert(
         on_done=on_chunk,
     )
     _warm()  # the main thread would only wait for the first chunks meanwhile
-    _remove_dead_work(options.output)
+    private = private_dir(options.output)
+    _remove_dead_work(private)
     sweep_parts(options.cache_dir or options.output / CACHE_DIR, pattern="*/.*.part")
     sweep_parts(folder)
     try:
-        with tempfile.TemporaryDirectory(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=options.output) as work:
+        with tempfile.TemporaryDirectory(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=private) as work:
             staged = Path(work) / "episode"
             staged.mkdir()
             record = _assemble(
+                url,
                 article,
                 identity,
                 made_from,
@@ -240,6 +257,7 @@ def convert(
 
 
 def _assemble(
+    origin: str | None,
     article: Article,
     identity: str,
     made_from: str,
@@ -261,7 +279,7 @@ def _assemble(
     titles = [article.title if s.heading is None else s.heading for s in article.sections]
     names = [f"{i + 1:02d}-{s}.mp3" for i, s in enumerate(unique_slugs(titles))]
     previous = _previous_record(folder)
-    published = previous.published if previous else now.isoformat()
+    published = previous.published if previous else (article.date or now.isoformat())
     kept = {s.file: s for s in previous.sections} if previous else {}
     tags = audio.Tags(
         title=article.title,
@@ -385,6 +403,8 @@ def _assemble(
         ),
         identity=identity,
         recipe=made_from,
+        link=article.url,
+        origin=origin,
     )
     record.save(staged)
     return record
