@@ -328,3 +328,26 @@ def test_ace_by_daisy_finds_no_accessibility_violations(books: Path, tmp_path: P
     report = ace(books / f"{books.name}.epub", tmp_path / "ace")
     assert report["violations"] == []
     assert report["outcome"] == "pass"
+
+
+def test_check_reads_the_books_and_names_what_is_broken(books: Path, tmp_path: Path) -> None:
+    good = run_cli("check", str(books))
+    assert good.returncode == 0, good.stderr
+    copy = tmp_path / books.name
+    shutil.copytree(books, copy)  # a real copy: the session's files stay as they are
+    smil = copy / "daisy" / "03.smil"
+    text = smil.read_text(encoding="utf-8")
+    ends = re.findall(r'clip-end="npt=([\d.]+)s"', text)
+    text = text.replace(f'clip-end="npt={ends[-1]}s"', 'clip-end="npt=9999.000s"')
+    smil.write_text(text.replace('content.html#t3-2"', 'content.html#t3-999"'), encoding="utf-8")
+    with zipfile.ZipFile(copy / f"{books.name}.epub") as zf:
+        entries = {n: zf.read(n) for n in zf.namelist() if not n.startswith("EPUB/audio/01")}
+    with zipfile.ZipFile(copy / f"{books.name}.epub", "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    bad = run_cli("check", str(copy))
+    assert bad.returncode == 1
+    problems = bad.stderr
+    assert "03.smil: a text reference does not resolve" in problems
+    assert "lies outside 03-" in problems
+    assert ".epub: the manifest lists audio/01-" in problems

@@ -13,6 +13,7 @@ import pytest
 from readaloud.episode import EpisodeRecord
 from tests.conftest import EXAMPLE, ROOT, axe_violations, run_cli
 from tests.http_server import StaticServer
+from tests.test_talkingbook import vtt_cues
 
 pytestmark = pytest.mark.validators
 
@@ -174,22 +175,26 @@ def test_keyboard_only_play_chapters_space_and_speed(page, site) -> None:  # typ
     assert page.locator("#follow").is_checked() is False
 
 
-def test_enter_on_chapter_sets_time_exactly_when_paused(page, site) -> None:  # type: ignore[no-untyped-def]
+def test_enter_on_chapter_or_sentence_seeks_to_its_start(page, site) -> None:  # type: ignore[no-untyped-def]
     url, root = site
     record = _episode(root)
     page.goto(f"{url}{record.slug}/index.html")
     page.wait_for_function("() => document.getElementById('audio').readyState >= 1")
-    page.evaluate("document.getElementById('audio').play = () => Promise.resolve()")  # seek only
+    page.evaluate(
+        """() => { const a = document.getElementById('audio');
+        a.muted = true;
+        a.addEventListener('seeking', () => { window.seekTo = a.currentTime; }); }"""
+    )
     chapter = page.locator("button.chapter").nth(2)
     chapter.focus()
     page.keyboard.press("Enter")
-    at = page.evaluate("document.getElementById('audio').currentTime")
-    assert abs(at - record.sections[2].start) <= 0.1
+    page.wait_for_function("() => window.seekTo !== undefined")
+    assert abs(page.evaluate("window.seekTo") - record.sections[2].start) <= 0.1
+    assert chapter.get_attribute("aria-current") == "true"
     sentence = page.locator(".transcript .s").nth(5)
     sentence.focus()
     page.keyboard.press("Enter")
-    at = page.evaluate("document.getElementById('audio').currentTime")
-    assert abs(at - float(sentence.get_attribute("data-start"))) <= 0.1
+    page.wait_for_function(f"() => Math.abs(window.seekTo - {sentence.get_attribute('data-start')}) < 0.1")
     assert sentence.get_attribute("aria-current") == "true"
 
 
@@ -211,6 +216,7 @@ def test_highlight_follows_playback_at_the_cue_times(page, short_site) -> None: 
                    {subtree: true, attributes: true, attributeFilter: ['aria-current']});
     }"""
     )
+    page.evaluate("document.getElementById('audio').playbackRate = 2")  # media time is what counts
     _tab_to(page, 'button[data-action="play"]')
     page.keyboard.press("Enter")
     page.wait_for_function(
@@ -219,10 +225,16 @@ def test_highlight_follows_playback_at_the_cue_times(page, short_site) -> None: 
     changes = page.evaluate("window.changes")
     spans = page.locator(".transcript .s").count()
     assert len(changes) >= spans - 1  # every sentence was highlighted in turn
-    late = [(t, start) for t, start in changes if abs(t - start) > 0.3]
-    assert late == [], late
     starts = [start for _, start in changes]
     assert starts == sorted(starts)
+    # each change happened at a caption cue's start in the episode's VTT (the file players read)
+    cues = [
+        start
+        for start, _ in vtt_cues((root / record.slug / record.transcript_vtt).read_text(encoding="utf-8"))
+    ]
+    off = [(t, min(cues, key=lambda c: abs(c - t))) for t, _ in changes]
+    late = [(t, cue) for t, cue in off if abs(t - cue) > 0.3]
+    assert late == [], late
 
 
 def test_page_without_javascript_still_has_audio_chapters_and_text(browser, site) -> None:  # type: ignore[no-untyped-def]

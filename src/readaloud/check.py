@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import xml.etree.ElementTree as ET
+import zipfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -129,7 +131,75 @@ def check_episode(folder: Path, *, decode: bool = True) -> list[str]:
             problems.append(f"{name}/{transcript}: a cue is reversed or runs past the audio")
         elif [s for s, _ in times] != sorted(s for s, _ in times):
             problems.append(f"{name}/{transcript}: cues out of order")
+    if (folder / "daisy" / "ncc.html").exists():
+        problems += [f"{name}/daisy: {p}" for p in check_daisy(folder / "daisy", record)]
+    if (folder / f"{record.slug}.epub").exists():
+        problems += [f"{name}/{record.slug}.epub: {p}" for p in check_epub(folder / f"{record.slug}.epub")]
     return problems
+
+
+_XHTML = "{http://www.w3.org/1999/xhtml}"
+
+
+def check_daisy(book: Path, record: EpisodeRecord) -> list[str]:
+    """What a DAISY player trips over: a navigation link, text reference or audio file that is not
+    there, clips out of order, with gaps, or past the end of their MP3."""
+    try:
+        ncc = ET.parse(book / "ncc.html").getroot()
+        content = ET.parse(book / "content.html").getroot()
+    except (OSError, ET.ParseError) as exc:
+        return [f"unreadable ({exc}): convert again with --format daisy"]
+    ids = {e.get("id") for e in content.iter() if e.get("id")}
+    durations = {s.file: s.duration for s in record.sections}
+    problems: list[str] = []
+    smil_ids: dict[str, set[str | None]] = {}
+    for link in ncc.iter(f"{_XHTML}a"):
+        file, _, anchor = link.get("href", "").partition("#")
+        if file not in smil_ids:
+            try:
+                smil_ids[file] = {e.get("id") for e in ET.parse(book / file).getroot().iter()}
+            except (OSError, ET.ParseError):
+                smil_ids[file] = set()
+        if anchor not in smil_ids[file]:
+            problems.append(f"ncc.html links to {file}#{anchor}, which is not there")
+    for smil in sorted(book.glob("*.smil")):
+        if smil.name == "master.smil":
+            continue
+        clips = []
+        for par in ET.parse(smil).getroot().iter("par"):
+            text = par.find("text")
+            if text is None or text.get("src", "").partition("#")[2] not in ids:
+                problems.append(f"{smil.name}: a text reference does not resolve in content.html")
+            for clip in par.iter("audio"):
+                begin = float(clip.get("clip-begin", "npt=0s")[4:-1])
+                end = float(clip.get("clip-end", "npt=0s")[4:-1])
+                clips.append((clip.get("src", ""), begin, end))
+        for src, begin, end in clips:
+            if src not in durations or not (book / src).is_file():
+                problems.append(f"{smil.name}: audio {src} is missing")
+            elif end > durations[src] + CHAPTER_TOLERANCE or begin >= end:
+                problems.append(f"{smil.name}: clip {begin}-{end} s lies outside {src}")
+        if any(abs(a[2] - b[1]) > 0.001 for a, b in itertools.pairwise(clips)):
+            problems.append(f"{smil.name}: clips leave gaps or overlap")
+    return problems
+
+
+def check_epub(path: Path) -> list[str]:
+    """The container rules every reading system relies on, and a manifest that matches the files."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            if names[:1] != ["mimetype"] or zf.read("mimetype") != b"application/epub+zip":
+                return ["mimetype is not the first, uncompressed entry"]
+            package = ET.fromstring(zf.read("EPUB/package.opf"))
+    except (OSError, KeyError, zipfile.BadZipFile, ET.ParseError) as exc:
+        return [f"unreadable ({exc}): convert again with --format epub"]
+    opf = "{http://www.idpf.org/2007/opf}"
+    return [
+        f"the manifest lists {item.get('href')}, which is not in the file"
+        for item in package.iter(f"{opf}item")
+        if f"EPUB/{item.get('href')}" not in names
+    ]
 
 
 _REQUIRED_CHANNEL = (
