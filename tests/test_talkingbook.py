@@ -255,6 +255,9 @@ def test_daily_edition_of_two_articles(books: Path, tmp_path: Path) -> None:
     edition = root / "editions" / date
     report = epubcheck(edition / f"edition-{date}.epub")
     assert (report.fatals, report.errors, report.warnings) == (0, 0, 0), report.messages
+    from tests.validators import ace
+
+    assert ace(edition / f"edition-{date}.epub", tmp_path / "ace")["violations"] == []
     book = read_daisy(edition / "daisy")
     oldest_first = sorted(records, key=lambda r: r.published)
     expected = [
@@ -351,3 +354,32 @@ def test_check_reads_the_books_and_names_what_is_broken(books: Path, tmp_path: P
     assert "03.smil: a text reference does not resolve" in problems
     assert "lies outside 03-" in problems
     assert ".epub: the manifest lists audio/01-" in problems
+
+
+def test_headings_with_markup_characters_stay_text_in_every_document(tmp_path: Path) -> None:
+    source = tmp_path / "marks.txt"
+    heading = '方案A&B <比较> 与 "结果"'
+    source.write_text(
+        "两种方案的比较\n\n"
+        "市里公布了两种改造方案，并请市民投票。投票将持续到月底。\n\n"
+        f"{heading}\n\n"
+        "第一种方案花费较少，第二种方案工期更短。专家认为两者各有长处。\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    done = run_cli(
+        "convert", str(source), "-o", str(out), *ESPEAK, "--format", "daisy", "--format", "epub", "-q"
+    )
+    assert done.returncode == 0, done.stderr
+    folder = next(p.parent for p in out.glob("*/episode.json"))
+    record = EpisodeRecord.load(folder)
+    assert [s.title for s in record.sections] == ["两种方案的比较", heading]
+    book = read_daisy(folder / "daisy")
+    assert [(e["level"], e["text"]) for e in book["entries"]] == [(1, "两种方案的比较"), (2, heading)]
+    assert heading in [p["text"] for e in book["entries"] for p in e["pars"]]
+    with zipfile.ZipFile(folder / f"{record.slug}.epub") as zf:
+        nav = ET.fromstring(zf.read("EPUB/nav.xhtml"))
+    links = ["".join(a.itertext()) for a in nav.iter("{http://www.w3.org/1999/xhtml}a")]
+    assert heading in links
+    report = epubcheck(folder / f"{record.slug}.epub")
+    assert (report.errors, report.warnings) == (0, 0), report.messages
