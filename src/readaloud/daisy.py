@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import __version__
 from .fsutil import atomic_folder
-from .talkingbook import Book, Clip, Part, clock
+from .talkingbook import Book, Clip, Part, clock, layout
 
 XHTML = "http://www.w3.org/1999/xhtml"
 DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n'
@@ -113,17 +113,13 @@ def _ncc(book: Book, files: int) -> ET.Element:
 def _content(book: Book) -> ET.Element:
     html, _, body = _xhtml(book, book.title)
     for part in book.parts:
-        paragraph: ET.Element | None = None
-        current = -1
-        for clip in part.clips:
-            if clip.kind in ("title", "heading"):
-                level = 1 if clip.kind == "title" else 2
-                ET.SubElement(body, f"h{level}", {"id": clip.id}).text = clip.text
-                paragraph = None
+        paragraph = body
+        for place, clip in layout(part.clips):
+            if place.startswith("h"):
+                ET.SubElement(body, place, {"id": clip.id}).text = clip.text
                 continue
-            if paragraph is None or clip.paragraph != current or clip.kind == "credit":
-                paragraph = ET.SubElement(body, "p", {"class": "credit"} if clip.kind == "credit" else {})
-                current = clip.paragraph
+            if place != "span":
+                paragraph = ET.SubElement(body, "p", {"class": "credit"} if place == "p.credit" else {})
             ET.SubElement(paragraph, "span", {"id": clip.id}).text = clip.text
     return html
 

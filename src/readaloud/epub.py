@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 from .fsutil import atomic_path
-from .talkingbook import Book, Part, clock
+from .talkingbook import Book, Part, clock, layout
 
 XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
@@ -96,17 +96,13 @@ def _document(book: Book, part: Part) -> ET.Element:
     if part.level == 2:
         attrs = {"id": f"sec-{part.key}", "epub:type": "subchapter"}  # DPUB-ARIA has no role for it
     section = ET.SubElement(body, "section", attrs)
-    paragraph: ET.Element | None = None
-    current = -1
-    for clip in part.clips:
-        if clip.kind in ("title", "heading"):
-            level = 1 if clip.kind == "title" else 2
-            ET.SubElement(section, f"h{level}", {"id": clip.id}).text = clip.text
-            paragraph = None
+    paragraph = section
+    for place, clip in layout(part.clips):
+        if place.startswith("h"):
+            ET.SubElement(section, place, {"id": clip.id}).text = clip.text
             continue
-        if paragraph is None or clip.paragraph != current or clip.kind == "credit":
-            paragraph = ET.SubElement(section, "p", {"class": "credit"} if clip.kind == "credit" else {})
-            current = clip.paragraph
+        if place != "span":
+            paragraph = ET.SubElement(section, "p", {"class": "credit"} if place == "p.credit" else {})
         ET.SubElement(paragraph, "span", {"id": clip.id}).text = clip.text
     return html
 

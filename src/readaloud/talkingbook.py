@@ -17,9 +17,11 @@ unchanged text gives every sentence the same id, and a reader's bookmarks hold.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from .episode import EpisodeRecord, TimedText
 from .errors import InputError
@@ -163,6 +165,35 @@ def _clips(items: tuple[TimedText, ...], duration: float, *, ident: str) -> tupl
             first = False
         clips.append(Clip(f"{ident}-{n + 1}", item.kind, item.paragraph, item.text, begin, end))
     return tuple(clips)
+
+
+class _Piece(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def paragraph(self) -> int: ...
+
+
+_P = TypeVar("_P", bound=_Piece)
+
+
+def layout(pieces: Iterable[_P]) -> Iterator[tuple[str, _P]]:
+    """Where each piece of a section's text goes in a document: ("h1" or "h2", piece) for the title
+    and headings, ("p", piece) for the first sentence of a paragraph, ("p.credit", piece) for the
+    credit, ("span", piece) for a sentence that goes on the paragraph before it."""
+    current: int | None = None
+    for piece in pieces:
+        if piece.kind in HEADING_LEVEL:
+            current = None
+            yield f"h{HEADING_LEVEL[piece.kind]}", piece
+        elif piece.kind == "credit":
+            current = None
+            yield "p.credit", piece
+        elif piece.paragraph != current:
+            current = piece.paragraph
+            yield "p", piece
+        else:
+            yield "span", piece
 
 
 def local_date(stamp: str) -> str:

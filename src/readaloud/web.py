@@ -22,7 +22,7 @@ from pathlib import Path
 from .episode import EpisodeRecord, load_records
 from .feed import DEFAULT_COVER, FeedSettings
 from .fsutil import write_bytes, write_text
-from .talkingbook import local_date
+from .talkingbook import layout, local_date
 
 INDEX = "index.html"
 ASSETS = "assets"
@@ -227,21 +227,16 @@ def episode_page(record: EpisodeRecord, feed: FeedSettings, *, cover: str | None
 
     transcript = ET.SubElement(main, "section", {"class": "transcript", "aria-label": "文字稿"})
     for n, section in enumerate(record.sections):
-        paragraph: ET.Element | None = None
-        current = -2
-        for piece in section.items:
-            if piece.kind in ("title", "heading"):
-                if n == 0 and piece.kind == "title":
-                    continue  # the page's h1 already says it
+        paragraph = transcript
+        for place, piece in layout(section.items):
+            if place == "h1" and n == 0:
+                continue  # the page's h1 already says it
+            if place.startswith("h"):  # every heading an h2 under the page's h1
                 heading = ET.SubElement(transcript, "h2")
                 _sentence(heading, piece.text, section.start, piece.start, piece.end)
-                paragraph = None
                 continue
-            if paragraph is None or piece.paragraph != current or piece.kind == "credit":
-                paragraph = ET.SubElement(
-                    transcript, "p", {"class": "credit"} if piece.kind == "credit" else {}
-                )
-                current = piece.paragraph
+            if place != "span":
+                paragraph = ET.SubElement(transcript, "p", {"class": "credit"} if place == "p.credit" else {})
             _sentence(paragraph, piece.text, section.start, piece.start, piece.end)
     _subscribe(main, feed, up="../")
     return html
