@@ -340,3 +340,17 @@ def test_fetched_pages_and_state_stay_out_of_the_output(site: PageServer, tmp_pa
     assert not [p for p in published if p.endswith(".html")]
     record = json.loads(next(root.glob("*/episode.json")).read_text(encoding="utf-8"))
     assert record["link"] == "https://news.example.cn/weather/cold.html"
+
+
+def test_clean_and_outline_preview_a_url(site: PageServer) -> None:
+    cleaned = run_cli("clean", f"{site.url}/pinyin-report.html")
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert "休息点，配备饮水机" in cleaned.stdout and "(xiūxidiǎn)" not in cleaned.stdout
+    assert "广告" not in cleaned.stdout and "相关推荐" not in cleaned.stdout
+    outline = run_cli("outline", f"{site.url}/graph-byline.html", "--json")
+    assert outline.returncode == 0, outline.stderr
+    shown = json.loads(outline.stdout)
+    assert shown["title"] == "高铁新站下月启用，公交接驳线路同步开通"
+    assert [s["heading"] for s in shown["sections"]][1:] == ["六条公交线路接驳", "无障碍服务提前预约"]
+    gone = run_cli("clean", f"{site.url}/nope.html")
+    assert gone.returncode == 1 and "404" in gone.stderr and "Traceback" not in gone.stderr

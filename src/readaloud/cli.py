@@ -136,6 +136,20 @@ def _cache_dir(settings: Settings, option: Path | None) -> Path:
     return Path(platformdirs.user_cache_dir("readaloud")) / "chunks"
 
 
+def _pages_dir(settings: Settings, option: Path | None) -> Path:
+    """Fetched pages and pages made from feed entries: beside the chunk cache, never published."""
+    return _cache_dir(settings, option).parent / "pages"
+
+
+def _article_file(item: str, settings: Settings) -> tuple[Path, str | None]:
+    """A file to read for `clean` and `outline`: the path given, or the page at a URL, fetched."""
+    from .fetch import fetch, is_url, save_page
+
+    if not is_url(item):
+        return Path(item), None
+    return save_page(fetch(item), _pages_dir(settings, None)), item
+
+
 def _edge_url() -> str | None:
     return os.environ.get(EDGE_URL_ENV) or None
 
@@ -293,7 +307,7 @@ def convert_cmd(
         force=force,
         cache_dir=_cache_dir(settings, cache_dir),
     )
-    pages = (options.cache_dir or root / ".cache").parent / "pages"  # fetched pages: never published
+    pages = _pages_dir(settings, cache_dir)
     stats = Stats()
     rows: list[tuple[str, str, int, float]] = []
     failed: list[str] = []
@@ -425,7 +439,7 @@ def _feed_settings(
 
 @app.command("clean")
 def clean_cmd(
-    input: Annotated[Path, typer.Argument(help="An article file.")],
+    input: Annotated[str, typer.Argument(help="An article file, or a web page's http(s) URL.")],
     report: Annotated[
         bool, typer.Option("--report", help="List every removal (line, text, reason).")
     ] = False,
@@ -433,9 +447,10 @@ def clean_cmd(
 ) -> None:
     """Print the cleaned article text (pinyin, chrome, junk and repeated titles removed)."""
     from .clean import clean
-    from .load import load_article
+    from .load import load_document
 
-    result = clean(load_article(input))
+    path, url = _article_file(input, load_settings(None))
+    result = clean(load_document(path, url=url).text)
     if as_json:
         body = {
             "title": result.title,
@@ -456,7 +471,7 @@ def clean_cmd(
 
 @app.command("outline")
 def outline_cmd(
-    input: Annotated[Path, typer.Argument(help="An article file.")],
+    input: Annotated[str, typer.Argument(help="An article file, or a web page's http(s) URL.")],
     as_json: Annotated[bool, typer.Option("--json", help="The outline as JSON.")] = False,
     spoken: Annotated[
         bool, typer.Option("--spoken", help="Print every chunk exactly as the engine gets it.")
@@ -476,7 +491,8 @@ def outline_cmd(
     from .pipeline import prepare
     from .speech import plan_for
 
-    article = prepare(input)
+    path, url = _article_file(input, settings)
+    article = prepare(path, url=url)
     if spoken:
         eng = build(engine, _engine_settings(settings))
         phonemes = getattr(eng, "phonemes", None)
@@ -647,8 +663,7 @@ def sync_cmd(
 
     settings = load_settings(config)
     root = _output(settings, output)
-    pages = _cache_dir(settings, cache_dir)
-    work = (pages or root / ".cache").parent / "pages"
+    work = _pages_dir(settings, cache_dir)
     jobs = pending_entries(source, load_records(root), work, limit=limit, timeout=fetch_timeout)
     if not jobs:
         if not quiet:
