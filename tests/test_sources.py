@@ -208,10 +208,11 @@ def test_url_faults_are_one_line_and_the_batch_goes_on(
     ]  # the other input went on
 
 
-def test_only_http_and_https(tmp_path: Path) -> None:
-    done = run_cli("convert", "ftp://example.org/a.html", "-o", str(tmp_path), *ESPEAK)
+def test_only_http_and_https(site: PageServer, tmp_path: Path) -> None:
+    done = run_cli("convert", "ftp://example.org/a.html", f"{site.url}/city-news.html", "-o", str(tmp_path), *ESPEAK)
     assert done.returncode == 1
     assert "only http:// and https://" in done.stderr and "Traceback" not in done.stderr
+    assert len(_records(tmp_path)) == 1  # the other input was converted
 
 
 def _feed(entries: list[tuple[str, str, datetime, str | None]]) -> bytes:
@@ -305,8 +306,8 @@ def test_sync_limit_takes_the_oldest_first(site: PageServer, tmp_path: Path) -> 
 
 def test_sync_from_a_feed_url_and_bad_sources(site: PageServer, tmp_path: Path) -> None:
     root = tmp_path / "out"
-    site.routes["/rss.xml"] = Reply(
-        body=_feed([("书房", f"{site.url}/city-news.html", datetime(2026, 11, 20, tzinfo=UTC), None)]),
+    site.routes["/rss.xml"] = Reply(  # a relative link resolves against the feed's address
+        body=_feed([("书房", "/city-news.html", datetime(2026, 11, 20, tzinfo=UTC), None)]),
         content_type="application/rss+xml",
     )
     done = run_cli("sync", f"{site.url}/rss.xml", "-o", str(root), *ESPEAK, "-q")

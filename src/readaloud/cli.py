@@ -36,7 +36,7 @@ from .config import (
     validate_speech,
 )
 from .episode import CACHE_DIR, load_records, remove_episode
-from .errors import ConfigError, EngineError, InputError, OutputError, ReadaloudError
+from .errors import ConfigError, EngineError, OutputError, ReadaloudError
 from .feed import FeedSettings
 from .voices import presets, resolve_voice
 
@@ -626,10 +626,8 @@ def _jobs(inputs: list[str]) -> list[tuple[str, Path | None, str | None]]:
 
     jobs: list[tuple[str, Path | None, str | None]] = []
     for item in inputs:
-        if is_url(item):
+        if is_url(item) or "://" in item:  # fetch() refuses other schemes, for this input alone
             jobs.append((item, None, item))
-        elif "://" in item:
-            raise InputError(f"{item}: only http:// and https:// addresses can be fetched")
         else:
             jobs += [(p.name, p, None) for p in find_articles([Path(item)])]
     return jobs

@@ -30,14 +30,17 @@ def pending_entries(
     """Inputs for `convert`: each new entry's URL, or a file made from its full content."""
     import feedparser
 
+    headers = {}
     if is_url(source):
-        data = fetch(source, accept=FEED_TYPES, read_timeout=timeout).text.encode("utf-8")
+        fetched = fetch(source, accept=FEED_TYPES, read_timeout=timeout)
+        data = fetched.text.encode("utf-8")
+        headers = {"content-location": fetched.url}  # relative entry links resolve against it
     else:
         path = Path(source)
         if not path.is_file():
             raise InputError(f"{source} is neither an http(s) URL nor a feed file: check it")
         data = path.read_bytes()
-    parsed = feedparser.parse(data)
+    parsed = feedparser.parse(data, response_headers=headers)
     if parsed.get("bozo") and not parsed.entries:
         raise InputError(
             f"{source} is not an RSS or Atom feed ({parsed.get('bozo_exception')}): check the address"
