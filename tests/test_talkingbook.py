@@ -383,3 +383,10 @@ def test_headings_with_markup_characters_stay_text_in_every_document(tmp_path: P
     assert heading in links
     report = epubcheck(folder / f"{record.slug}.epub")
     assert (report.errors, report.warnings) == (0, 0), report.messages
+
+
+def local_day(stamp: str) -> str:
+    """The day a stored time falls on in this machine's zone (what `edition --date` means)."""
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d")

@@ -390,3 +390,33 @@ def test_feed_command_rebuilds_the_pages(site, tmp_path: Path) -> None:  # type:
     assert done.returncode == 0, done.stderr
     assert (root / "index.html").is_file() and (root / record.slug / "index.html").is_file()
     assert record.title in (root / "index.html").read_text(encoding="utf-8")
+
+
+def test_pages_link_the_talking_books_and_editions(browser, short_site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url, root = short_site
+    record = _episode(root)
+    config = tmp_path / "readaloud.toml"
+    config.write_text('[output]\nformats = ["podcast", "daisy", "epub", "web"]\n', encoding="utf-8")
+    again = run_cli("convert", record.input_path, "-o", str(root), *ESPEAK, "--config", str(config), "-q")
+    assert again.returncode == 0, again.stderr
+    from tests.test_talkingbook import local_day
+
+    day = local_day(record.published)
+    made = run_cli("edition", str(root), "--date", day, "--config", str(config))
+    assert made.returncode == 0, made.stderr
+    context = browser.new_context(bypass_csp=True)  # for axe only
+    page = context.new_page()
+    page.goto(f"{url}{record.slug}/index.html")
+    downloads = page.locator("#downloads-h + ul a")
+    hrefs = [downloads.nth(n).get_attribute("href") for n in range(downloads.count())]
+    assert f"{record.slug}.epub" in hrefs and "daisy/ncc.html" in hrefs
+    for href in hrefs:  # every download is there
+        assert page.request.get(f"{url}{record.slug}/{href}").status == 200, href
+    page.goto(url + "index.html")
+    editions = page.locator("#editions-h + ul a")
+    links = [editions.nth(n).get_attribute("href") for n in range(editions.count())]
+    assert links == [f"editions/{day}/edition-{day}.epub", f"editions/{day}/daisy/ncc.html"]
+    for href in links:
+        assert page.request.get(url + href).status == 200, href
+    assert axe_violations(page) == []
+    context.close()

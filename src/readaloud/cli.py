@@ -708,8 +708,13 @@ def edition_cmd(
     for name in chosen:
         if name not in EDITION_FORMATS:
             raise ConfigError(f"--format {name!r}: an edition is made as {' or '.join(EDITION_FORMATS)}")
-    for path in write_edition(root, day, chosen, _feed_settings(settings), load_records(root)):
+    feed = _feed_settings(settings)
+    for path in write_edition(root, day, chosen, feed, load_records(root)):
         out.print(f"wrote {path}")
+    if "web" in settings.output.formats:  # the index lists the editions
+        from .web import write_site
+
+        write_site(root, feed)
 
 
 @app.command("remove")

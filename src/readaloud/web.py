@@ -16,12 +16,14 @@ from. A Content-Security-Policy allows only the page's own files.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
 
 from .episode import EpisodeRecord, load_records
 from .feed import DEFAULT_COVER, FeedSettings
 from .fsutil import write_bytes, write_text
+from .publish import DAISY_DIR, EDITIONS_DIR
 from .talkingbook import layout, local_date
 
 INDEX = "index.html"
@@ -53,10 +55,26 @@ def write_site(root: Path, feed: FeedSettings) -> list[Path]:
     written = []
     for record in records:
         target = root / record.slug / INDEX
-        write_text(target, _html(episode_page(record, feed, cover=cover)))
+        books = _books(root / record.slug, record)
+        write_text(target, _html(episode_page(record, feed, cover=cover, books=books)))
         written.append(target)
-    write_text(root / INDEX, _html(index_page(records, feed, cover=cover)))
+    editions = [
+        (day.name, _books(day, None)) for day in sorted((root / EDITIONS_DIR).glob("*"), reverse=True)
+    ]
+    write_text(root / INDEX, _html(index_page(records, feed, cover=cover, editions=editions)))
     return [root / INDEX, *written]
+
+
+def _books(folder: Path, record: EpisodeRecord | None) -> list[tuple[str, str]]:
+    """(link, label) for the downloads beside the audio: the text and the talking books made
+    (for an edition's folder, record None: its books only)."""
+    found = [(record.text, "文字稿（纯文本）"), (record.transcript_vtt, "字幕（WebVTT）")] if record else []
+    epub = f"{record.slug}.epub" if record else f"edition-{folder.name}.epub"
+    if (folder / epub).is_file():
+        found.append((epub, "EPUB 有声书（文字与朗读同步）"))
+    if (folder / DAISY_DIR / "ncc.html").is_file():
+        found.append((f"{DAISY_DIR}/ncc.html", "DAISY 有声书（读屏设备和盲人读书机）"))
+    return found
 
 
 def _cover(root: Path, feed: FeedSettings) -> str | None:
@@ -131,7 +149,13 @@ def _cover_image(parent: ET.Element, cover: str | None, feed: FeedSettings, *, u
         )
 
 
-def index_page(records: list[EpisodeRecord], feed: FeedSettings, *, cover: str | None) -> ET.Element:
+def index_page(
+    records: list[EpisodeRecord],
+    feed: FeedSettings,
+    *,
+    cover: str | None,
+    editions: Sequence[tuple[str, list[tuple[str, str]]]] = (),
+) -> ET.Element:
     html, _, body = _page(feed.title, up="", feed=feed)
     header = ET.SubElement(body, "header")
     _cover_image(header, cover, feed, up="")
@@ -147,11 +171,24 @@ def index_page(records: list[EpisodeRecord], feed: FeedSettings, *, cover: str |
         meta.text = " · ".join(_facts(record))
     if not records:
         ET.SubElement(main, "p").text = "还没有节目。"
+    if any(links for _, links in editions):
+        ET.SubElement(main, "h2", {"id": "editions-h"}).text = "每日合集（有声书）"
+        days = ET.SubElement(main, "ul", {"aria-labelledby": "editions-h"})
+        for day, links in editions:
+            if links:
+                item = ET.SubElement(days, "li")
+                item.text = f"{day}："
+                for n, (href, label) in enumerate(links):
+                    link = ET.SubElement(item, "a", {"href": f"{EDITIONS_DIR}/{day}/{href}"})
+                    link.text = label
+                    link.tail = "；" if n + 1 < len(links) else ""
     _subscribe(main, feed, up="")
     return html
 
 
-def episode_page(record: EpisodeRecord, feed: FeedSettings, *, cover: str | None) -> ET.Element:
+def episode_page(
+    record: EpisodeRecord, feed: FeedSettings, *, cover: str | None, books: Sequence[tuple[str, str]] = ()
+) -> ET.Element:
     html, head, body = _page(f"{record.title} - {feed.title}", up="../", feed=feed)
     ET.SubElement(head, "script", {"src": f"../{ASSETS}/player.js", "defer": "defer"}).text = ""
     nav = ET.SubElement(body, "nav", {"aria-label": "网站"})
@@ -238,6 +275,12 @@ def episode_page(record: EpisodeRecord, feed: FeedSettings, *, cover: str | None
             if place != "span":
                 paragraph = ET.SubElement(transcript, "p", {"class": "credit"} if place == "p.credit" else {})
             _sentence(paragraph, piece.text, section.start, piece.start, piece.end)
+    downloads = ET.SubElement(main, "section", {"aria-labelledby": "downloads-h"})
+    ET.SubElement(downloads, "h2", {"id": "downloads-h"}).text = "下载"
+    listing = ET.SubElement(downloads, "ul")
+    ET.SubElement(ET.SubElement(listing, "li"), "a", {"href": record.audio}).text = "音频（MP3，带章节）"
+    for href, label in books:
+        ET.SubElement(ET.SubElement(listing, "li"), "a", {"href": href}).text = label
     _subscribe(main, feed, up="../")
     return html
 
