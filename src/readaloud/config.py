@@ -47,7 +47,7 @@ dir = "output"
 # cache_dir = "/srv/readaloud-cache"  # synthesized chunks; default: the user cache folder
 bitrate = "64k"
 sample_rate = 44100
-# formats = ["podcast", "daisy", "epub"]  # talking books for blind readers beside the podcast
+# formats = ["podcast", "daisy", "epub", "web"]  # talking books and listening pages beside the podcast
 """
 
 MP3_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)  # kbit/s, MPEG-1 layer III
