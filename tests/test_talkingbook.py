@@ -156,6 +156,10 @@ def test_ncc_metadata_counts_and_time(books: Path) -> None:
     assert abs(h * 3600 + m * 60 + s - record.duration) <= 1
     files = [p for p in (books / "daisy").iterdir() if not p.name.startswith(".")]
     assert meta["ncc:files"] == str(len(files))
+    size = sum(p.stat().st_size for p in files) / 1024
+    assert abs(int(meta["ncc:kByteSize"]) - size) <= 8
+    assert meta["ncc:setInfo"] == "1 of 1"
+    assert {meta[k] for k in ("ncc:footnotes", "ncc:prodNotes", "ncc:sidebars", "ncc:pageNormal")} == {"0"}
     assert all(p.name.isascii() for p in files)
     assert (
         (books / "daisy" / "master.smil")

@@ -46,7 +46,8 @@ def write_daisy(book: Book, target: Path) -> None:
         _write(tmp / "master.smil", SMIL_DOCTYPE, _master(book))
         _write(tmp / CONTENT, XHTML_DOCTYPE, _content(book))
         files = 3 + 2 * len(book.parts)  # ncc, content, master; a SMIL and an MP3 per part
-        _write(tmp / "ncc.html", XHTML_DOCTYPE, _ncc(book, files))
+        kilobytes = sum(f.stat().st_size for f in tmp.iterdir()) // 1024 + 4  # and about 4 KB of ncc
+        _write(tmp / "ncc.html", XHTML_DOCTYPE, _ncc(book, files, kilobytes))
 
 
 def _link(source: Path, target: Path) -> None:
@@ -74,7 +75,7 @@ def _meta(parent: ET.Element, name: str, content: str, **extra: str) -> None:
     ET.SubElement(parent, "meta", {"name": name, "content": content, **extra})
 
 
-def _ncc(book: Book, files: int) -> ET.Element:
+def _ncc(book: Book, files: int, kilobytes: int) -> ET.Element:
     html, head, body = _xhtml(book, book.title)
     headings = [(level, part, clip) for part in book.parts for level, clip in part.headings()]
     for name, content, extra in [
@@ -93,6 +94,11 @@ def _ncc(book: Book, files: int) -> ET.Element:
         ("ncc:tocItems", str(len(headings)), {}),
         ("ncc:depth", str(max(level for level, _, _ in headings)), {}),
         ("ncc:files", str(files), {}),
+        ("ncc:kByteSize", str(kilobytes), {}),
+        ("ncc:setInfo", "1 of 1", {}),
+        ("ncc:footnotes", "0", {}),
+        ("ncc:prodNotes", "0", {}),
+        ("ncc:sidebars", "0", {}),
         ("ncc:pageFront", "0", {}),
         ("ncc:pageNormal", "0", {}),
         ("ncc:pageSpecial", "0", {}),
