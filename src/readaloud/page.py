@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from .errors import InputError
 
@@ -60,6 +60,8 @@ def html_page(markup: str, *, url: str | None = None, name: str = "page") -> Pag
         )
     meta = extract_metadata(tree, default_url=url)
     title = _clean_line(meta.title) if meta and meta.title else None
+    if title and title == _clean_line(" ".join(tree.xpath("//title//text()"))):
+        title = headline_of(title, meta.sitename if meta else None)  # no headline found but <title>
     credit = _clean_line(meta.author) if meta and meta.author else None
     canonical = _canonical(tree) or (meta.url if meta and meta.url else None) or url
     date = _structured_date(tree) or (meta.date if meta and meta.date else None)
@@ -67,6 +69,23 @@ def html_page(markup: str, *, url: str | None = None, name: str = "page") -> Pag
     if title and not text.lstrip().startswith("# "):
         text = f"# {title}\n\n{text}"
     return Page(text=text, title=title, credit=credit, date=_iso(date), url=canonical)
+
+
+_TITLE_SEPARATOR = re.compile(r"\s*[_|｜]\s*|\s+[-—–]+\s+")
+
+
+def headline_of(title: str, sitename: str | None) -> str:
+    """A page <title> without what sites append: "标题_民生_东城晚报网", "标题 - 东城晚报" -> "标题".
+
+    The first piece is kept when the last is the site's name, or when every piece after a
+    headline-long first one is as short as a channel or site name."""
+    pieces = [p for p in _TITLE_SEPARATOR.split(title) if p]
+    if len(pieces) < 2:
+        return title
+    site = (sitename or "").strip()
+    named = bool(site) and (pieces[-1] == site or site in pieces[-1] or pieces[-1] in site)
+    short = len(pieces[0]) >= 8 and all(len(p) <= 10 for p in pieces[1:])
+    return pieces[0] if named or short else title
 
 
 def _letters(text: str) -> str:
@@ -108,6 +127,8 @@ def _iso(value: str | None) -> str | None:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
+    if moment.tzinfo is None:  # a bare date or local time: kept on its day wherever it is read
+        moment = moment.replace(tzinfo=UTC)
     return moment.isoformat()
 
 
