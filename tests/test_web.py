@@ -420,3 +420,23 @@ def test_pages_link_the_talking_books_and_editions(browser, short_site, tmp_path
         assert page.request.get(url + href).status == 200, href
     assert axe_violations(page) == []
     context.close()
+
+
+def test_transcript_is_one_tab_stop_with_arrows_between_sentences(page, site) -> None:  # type: ignore[no-untyped-def]
+    url, root = site
+    record = _episode(root)
+    page.goto(f"{url}{record.slug}/index.html")
+    page.wait_for_function("() => document.getElementById('audio').readyState >= 1")
+    sentences = page.locator(".transcript .s")
+    assert page.locator(".transcript [tabindex='0']").count() == 1
+    _tab_to(page, ".transcript .s")
+    first = page.evaluate("document.activeElement.textContent")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.textContent") == sentences.nth(2).inner_text()
+    page.keyboard.press("ArrowUp")
+    assert page.evaluate("document.activeElement.textContent") == sentences.nth(1).inner_text() != first
+    page.keyboard.press("Tab")  # one more Tab leaves the transcript, however long it is
+    assert page.evaluate("!document.activeElement.classList.contains('s')")
+    page.keyboard.press("Shift+Tab")  # and comes back to the sentence last visited
+    assert page.evaluate("document.activeElement.textContent") == sentences.nth(1).inner_text()

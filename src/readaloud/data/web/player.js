@@ -26,12 +26,19 @@
     button.addEventListener("click", function () { seek(start(button)); play(); });
     return button;
   });
+  // the transcript is one tab stop (the sentence being read, else the first): Up and Down move
+  // between sentences, Enter plays from one, so Tab never walks through hundreds of them
   var sentences = Array.prototype.slice.call(document.querySelectorAll(".transcript .s"));
-  sentences.forEach(function (s) {
-    s.tabIndex = 0;
+  var stop = sentences[0];
+  function rove(s) { if (stop) stop.tabIndex = -1; stop = s; s.tabIndex = 0; }
+  sentences.forEach(function (s, i) {
+    s.tabIndex = i === 0 ? 0 : -1;
+    s.addEventListener("focus", function () { rove(s); });
     s.addEventListener("click", function () { seek(start(s)); });
     s.addEventListener("keydown", function (e) {
       if (e.key === "Enter") { e.preventDefault(); seek(start(s)); }
+      else if (e.key === "ArrowDown" && sentences[i + 1]) { e.preventDefault(); sentences[i + 1].focus(); }
+      else if (e.key === "ArrowUp" && sentences[i - 1]) { e.preventDefault(); sentences[i - 1].focus(); }
     });
   });
 
@@ -75,6 +82,7 @@
       currentSentence = hit;
       if (hit) {
         hit.setAttribute("aria-current", "true");
+        if (document.activeElement && !document.activeElement.classList.contains("s")) rove(hit);
         if (follow.checked && !audio.paused) {
           hit.scrollIntoView({ block: "center", behavior: reduceMotion ? "auto" : "smooth" });
         }
