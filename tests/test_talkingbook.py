@@ -161,11 +161,10 @@ def test_ncc_metadata_counts_and_time(books: Path) -> None:
     assert meta["ncc:setInfo"] == "1 of 1"
     assert {meta[k] for k in ("ncc:footnotes", "ncc:prodNotes", "ncc:sidebars", "ncc:pageNormal")} == {"0"}
     assert all(p.name.isascii() for p in files)
-    assert (
-        (books / "daisy" / "master.smil")
-        .read_text(encoding="utf-8")
-        .startswith('<?xml version="1.0" encoding="utf-8"?>')
-    )
+    declared = re.compile(r"""<\?xml version=["']1\.0["'] encoding=["']utf-8["']\?>""", re.I)
+    for document in [p for p in files if p.suffix in (".html", ".smil")]:  # UTF-8 declared everywhere
+        assert declared.match(document.read_text(encoding="utf-8")), document.name
+    assert 'content="text/html; charset=utf-8"' in (books / "daisy" / "ncc.html").read_text(encoding="utf-8")
 
 
 def test_sentence_clips_start_at_their_caption_cues(books: Path) -> None:

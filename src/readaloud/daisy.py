@@ -6,30 +6,26 @@ NN.smil      one per section MP3: a par per spoken piece, its text and its clip
 master.smil  the SMIL files in reading order
 *.mp3        the section files, linked from the episode folder (not copied, not re-encoded)
 
-Every document is built as an ElementTree and serialized by it, so any text is
-escaped; only the XML declaration and the DOCTYPE lines are fixed strings.
+Every document is built and serialized by lxml (xmlout.py), so any text is escaped.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from . import __version__
 from .fsutil import atomic_folder
 from .talkingbook import Book, Clip, Part, clock, layout
+from .xmlout import XHTML, Element, element, serialize, sub
 
-XHTML = "http://www.w3.org/1999/xhtml"
-DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n'
 XHTML_DOCTYPE = (
     '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"'
-    ' "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">\n'
+    ' "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">'
 )
-SMIL_DOCTYPE = (
-    '<!DOCTYPE smil PUBLIC "-//W3C//DTD SMIL 1.0//EN" "http://www.w3.org/TR/REC-smil/SMIL10.dtd">\n'
-)
+SMIL_DOCTYPE = '<!DOCTYPE smil PUBLIC "-//W3C//DTD SMIL 1.0//EN" "http://www.w3.org/TR/REC-smil/SMIL10.dtd">'
+
 CONTENT = "content.html"
 GENERATOR = f"readaloud {__version__}"
 
@@ -57,25 +53,24 @@ def _link(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def _write(path: Path, doctype: str, root: ET.Element) -> None:
-    ET.indent(root, space=" ")
-    path.write_text(DECLARATION + doctype + ET.tostring(root, encoding="unicode") + "\n", encoding="utf-8")
+def _write(path: Path, doctype: str, root: Element) -> None:
+    path.write_bytes(serialize(root, doctype=doctype))
 
 
-def _xhtml(book: Book, title: str) -> tuple[ET.Element, ET.Element, ET.Element]:
+def _xhtml(book: Book, title: str) -> tuple[Element, Element, Element]:
     lang = book.language
-    html = ET.Element("html", {"xmlns": XHTML, "lang": lang, "xml:lang": lang})
-    head = ET.SubElement(html, "head")
-    ET.SubElement(head, "meta", {"http-equiv": "Content-Type", "content": "text/html; charset=utf-8"})
-    ET.SubElement(head, "title").text = title
-    return html, head, ET.SubElement(html, "body")
+    html = element("html", {"lang": lang, "xml:lang": lang}, nsmap={None: XHTML})
+    head = sub(html, "head")
+    sub(head, "meta", {"http-equiv": "Content-Type", "content": "text/html; charset=utf-8"})
+    sub(head, "title").text = title
+    return html, head, sub(html, "body")
 
 
-def _meta(parent: ET.Element, name: str, content: str, **extra: str) -> None:
-    ET.SubElement(parent, "meta", {"name": name, "content": content, **extra})
+def _meta(parent: Element, name: str, content: str, **extra: str) -> None:
+    sub(parent, "meta", {"name": name, "content": content, **extra})
 
 
-def _ncc(book: Book, files: int, kilobytes: int) -> ET.Element:
+def _ncc(book: Book, files: int, kilobytes: int) -> Element:
     html, head, body = _xhtml(book, book.title)
     headings = [(level, part, clip) for part in book.parts for level, clip in part.headings()]
     for name, content, extra in [
@@ -110,49 +105,49 @@ def _ncc(book: Book, files: int, kilobytes: int) -> ET.Element:
         attrs = {"id": f"nav-{clip.id}"}
         if n == 0:
             attrs["class"] = "title"  # DAISY 2.02: the first heading is the book's title
-        heading = ET.SubElement(body, f"h{level}", attrs)
+        heading = sub(body, f"h{level}", attrs)
         target = part.anchor(clip) or part.timed[0]
-        ET.SubElement(heading, "a", {"href": f"{part.key}.smil#text-{target.id}"}).text = clip.text
+        sub(heading, "a", {"href": f"{part.key}.smil#text-{target.id}"}).text = clip.text
     return html
 
 
-def _content(book: Book) -> ET.Element:
+def _content(book: Book) -> Element:
     html, _, body = _xhtml(book, book.title)
     for part in book.parts:
         paragraph = body
         for place, clip in layout(part.clips):
             if place.startswith("h"):
-                ET.SubElement(body, place, {"id": clip.id}).text = clip.text
+                sub(body, place, {"id": clip.id}).text = clip.text
                 continue
             if place != "span":
-                paragraph = ET.SubElement(body, "p", {"class": "credit"} if place == "p.credit" else {})
-            ET.SubElement(paragraph, "span", {"id": clip.id}).text = clip.text
+                paragraph = sub(body, "p", {"class": "credit"} if place == "p.credit" else {})
+            sub(paragraph, "span", {"id": clip.id}).text = clip.text
     return html
 
 
-def _smil(book: Book, part: Part, elapsed: float) -> ET.Element:
-    smil = ET.Element("smil")
-    head = ET.SubElement(smil, "head")
+def _smil(book: Book, part: Part, elapsed: float) -> Element:
+    smil = element("smil")
+    head = sub(smil, "head")
     _meta(head, "dc:format", "Daisy 2.02")
     _meta(head, "dc:title", part.title)
     _meta(head, "dc:identifier", book.identifier)
     _meta(head, "ncc:generator", GENERATOR)
     _meta(head, "ncc:totalElapsedTime", clock(elapsed))
     _meta(head, "ncc:timeInThisSmil", clock(part.duration))
-    layout = ET.SubElement(head, "layout")
-    ET.SubElement(layout, "region", {"id": "txtView"})
-    body = ET.SubElement(smil, "body")
-    seq = ET.SubElement(body, "seq", {"dur": f"{part.duration:.3f}s"})
+    regions = sub(head, "layout")
+    sub(regions, "region", {"id": "txtView"})
+    body = sub(smil, "body")
+    seq = sub(body, "seq", {"dur": f"{part.duration:.3f}s"})
     for clip in part.timed:
         _par(seq, part, clip)
     return smil
 
 
-def _par(seq: ET.Element, part: Part, clip: Clip) -> None:
+def _par(seq: Element, part: Part, clip: Clip) -> None:
     assert clip.begin is not None and clip.end is not None
-    par = ET.SubElement(seq, "par", {"endsync": "last", "id": f"par-{clip.id}"})
-    ET.SubElement(par, "text", {"src": f"{CONTENT}#{clip.id}", "id": f"text-{clip.id}"})
-    audio = ET.SubElement(ET.SubElement(par, "seq"), "audio")
+    par = sub(seq, "par", {"endsync": "last", "id": f"par-{clip.id}"})
+    sub(par, "text", {"src": f"{CONTENT}#{clip.id}", "id": f"text-{clip.id}"})
+    audio = sub(sub(par, "seq"), "audio")
     audio.attrib.update(
         {
             "src": part.audio_name,
@@ -163,17 +158,17 @@ def _par(seq: ET.Element, part: Part, clip: Clip) -> None:
     )
 
 
-def _master(book: Book) -> ET.Element:
-    smil = ET.Element("smil")
-    head = ET.SubElement(smil, "head")
+def _master(book: Book) -> Element:
+    smil = element("smil")
+    head = sub(smil, "head")
     _meta(head, "dc:format", "Daisy 2.02")
     _meta(head, "dc:title", book.title)
     _meta(head, "dc:identifier", book.identifier)
     _meta(head, "ncc:generator", GENERATOR)
     _meta(head, "ncc:timeInThisSmil", clock(book.duration))
-    layout = ET.SubElement(head, "layout")
-    ET.SubElement(layout, "region", {"id": "txtView"})
-    body = ET.SubElement(smil, "body")
+    regions = sub(head, "layout")
+    sub(regions, "region", {"id": "txtView"})
+    body = sub(smil, "body")
     for part in book.parts:
-        ET.SubElement(body, "ref", {"src": f"{part.key}.smil", "title": part.title, "id": f"ref-{part.key}"})
+        sub(body, "ref", {"src": f"{part.key}.smil", "title": part.title, "id": f"ref-{part.key}"})
     return smil

@@ -7,24 +7,18 @@ overlay durations and the accessibility metadata reading systems and
 catalogues look for. The MP3s go into the archive as they are (stored, not
 deflated: they are compressed already).
 
-Every document is an ElementTree serialized by it, so text is always escaped.
+Every document is built and serialized by lxml (xmlout.py), so text is always escaped.
 """
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
 from .fsutil import atomic_path
 from .talkingbook import Book, Part, clock, layout
+from .xmlout import CONTAINER, DC, OPF, OPS, SMIL3, XHTML, Element, element, serialize, sub
 
-XHTML = "http://www.w3.org/1999/xhtml"
-OPS = "http://www.idpf.org/2007/ops"
-OPF = "http://www.idpf.org/2007/opf"
-DC = "http://purl.org/dc/elements/1.1/"
-SMIL = "http://www.w3.org/ns/SMIL"
-CONTAINER = "urn:oasis:names:tc:opendocument:xmlns:container"
 ACTIVE_CLASS = "-epub-media-overlay-active"
 STYLE = f"""\
 body {{ font-family: sans-serif; line-height: 1.7; margin: 0 5%; }}
@@ -61,85 +55,77 @@ def write_epub(book: Book, target: Path) -> None:
             add(f"EPUB/audio/{part.audio_name}", part.audio.read_bytes(), deflate=False)
 
 
-def _xml(root: ET.Element, *, doctype: str = "") -> bytes:
-    ET.indent(root, space=" ")
-    body = ET.tostring(root, encoding="unicode")
-    return ('<?xml version="1.0" encoding="utf-8"?>\n' + doctype + body + "\n").encode("utf-8")
+def _xml(root: Element) -> bytes:
+    return serialize(root)
 
 
-def _xhtml(root: ET.Element) -> bytes:
-    return _xml(root, doctype="<!DOCTYPE html>\n")
+def _xhtml(root: Element) -> bytes:
+    return serialize(root, doctype="<!DOCTYPE html>")
 
 
-def _container() -> ET.Element:
-    root = ET.Element("container", {"version": "1.0", "xmlns": CONTAINER})
-    files = ET.SubElement(root, "rootfiles")
-    ET.SubElement(
-        files, "rootfile", {"full-path": "EPUB/package.opf", "media-type": "application/oebps-package+xml"}
-    )
+def _container() -> Element:
+    root = element("container", {"version": "1.0"}, nsmap={None: CONTAINER})
+    files = sub(root, "rootfiles")
+    sub(files, "rootfile", {"full-path": "EPUB/package.opf", "media-type": "application/oebps-package+xml"})
     return root
 
 
-def _page(book: Book, title: str, *, css: str) -> tuple[ET.Element, ET.Element]:
+def _page(book: Book, title: str, *, css: str) -> tuple[Element, Element]:
     lang = book.language
-    html = ET.Element("html", {"xmlns": XHTML, "xmlns:epub": OPS, "lang": lang, "xml:lang": lang})
-    head = ET.SubElement(html, "head")
-    ET.SubElement(head, "meta", {"charset": "utf-8"})
-    ET.SubElement(head, "title").text = title
-    ET.SubElement(head, "link", {"rel": "stylesheet", "type": "text/css", "href": css})
-    return html, ET.SubElement(html, "body")
+    html = element("html", {"lang": lang, "xml:lang": lang}, nsmap={None: XHTML, "epub": OPS})
+    head = sub(html, "head")
+    sub(head, "meta", {"charset": "utf-8"})
+    sub(head, "title").text = title
+    sub(head, "link", {"rel": "stylesheet", "type": "text/css", "href": css})
+    return html, sub(html, "body")
 
 
-def _document(book: Book, part: Part) -> ET.Element:
+def _document(book: Book, part: Part) -> Element:
     html, body = _page(book, part.title, css="../style.css")
     attrs = {"id": f"sec-{part.key}", "epub:type": "chapter", "role": "doc-chapter"}
     if part.level == 2:
         attrs = {"id": f"sec-{part.key}", "epub:type": "subchapter"}  # DPUB-ARIA has no role for it
-    section = ET.SubElement(body, "section", attrs)
+    section = sub(body, "section", attrs)
     paragraph = section
     for place, clip in layout(part.clips):
         if place.startswith("h"):
-            ET.SubElement(section, place, {"id": clip.id}).text = clip.text
+            sub(section, place, {"id": clip.id}).text = clip.text
             continue
         if place != "span":
-            paragraph = ET.SubElement(section, "p", {"class": "credit"} if place == "p.credit" else {})
-        ET.SubElement(paragraph, "span", {"id": clip.id}).text = clip.text
+            paragraph = sub(section, "p", {"class": "credit"} if place == "p.credit" else {})
+        sub(paragraph, "span", {"id": clip.id}).text = clip.text
     return html
 
 
-def _nav(book: Book) -> ET.Element:
+def _nav(book: Book) -> Element:
     html, body = _page(book, book.title, css="style.css")
-    nav = ET.SubElement(body, "nav", {"epub:type": "toc", "id": "toc", "role": "doc-toc"})
-    ET.SubElement(nav, "h1").text = "目录"
-    top = ET.SubElement(nav, "ol")
-    under: ET.Element | None = None
+    nav = sub(body, "nav", {"epub:type": "toc", "id": "toc", "role": "doc-toc"})
+    sub(nav, "h1").text = "目录"
+    top = sub(nav, "ol")
+    under: Element | None = None  # the list of the current article's sections
     for part in book.parts:
         for level, clip in part.headings():
-            item = ET.Element("li")
-            ET.SubElement(item, "a", {"href": f"text/{part.key}.xhtml#{clip.id}"}).text = clip.text
+            item = sub(top if level == 1 or under is None else under, "li")
+            sub(item, "a", {"href": f"text/{part.key}.xhtml#{clip.id}"}, clip.text)
             if level == 1 or under is None:
-                top.append(item)
-                under = ET.SubElement(item, "ol")
-            else:
-                under.append(item)
-    for item in top.iter("li"):  # an empty list is invalid: drop the ones no section went into
-        for child in list(item):
-            if child.tag == "ol" and len(child) == 0:
-                item.remove(child)
+                under = sub(item, "ol")
+    for sections in list(top.iter(f"{{{XHTML}}}ol"))[1:]:  # an empty list is invalid: drop them
+        if len(sections) == 0:
+            sections.getparent().remove(sections)
     return html
 
 
-def _overlay(part: Part) -> ET.Element:
-    smil = ET.Element("smil", {"xmlns": SMIL, "xmlns:epub": OPS, "version": "3.0"})
-    body = ET.SubElement(smil, "body")
-    seq = ET.SubElement(
+def _overlay(part: Part) -> Element:
+    smil = element("smil", {"version": "3.0"}, nsmap={None: SMIL3, "epub": OPS})
+    body = sub(smil, "body")
+    seq = sub(
         body, "seq", {"id": f"seq-{part.key}", "epub:textref": f"../text/{part.key}.xhtml#sec-{part.key}"}
     )
     for clip in part.timed:
         assert clip.begin is not None and clip.end is not None
-        par = ET.SubElement(seq, "par", {"id": f"par-{clip.id}"})
-        ET.SubElement(par, "text", {"src": f"../text/{part.key}.xhtml#{clip.id}"})
-        ET.SubElement(
+        par = sub(seq, "par", {"id": f"par-{clip.id}"})
+        sub(par, "text", {"src": f"../text/{part.key}.xhtml#{clip.id}"})
+        sub(
             par,
             "audio",
             {
@@ -151,23 +137,19 @@ def _overlay(part: Part) -> ET.Element:
     return smil
 
 
-def _package(book: Book) -> ET.Element:
-    package = ET.Element(
+def _package(book: Book) -> Element:
+    package = element(
         "package",
-        {
-            "xmlns": OPF,
-            "version": "3.0",
-            "unique-identifier": "uid",
-            "xml:lang": book.language,
-        },
+        {"version": "3.0", "unique-identifier": "uid", "xml:lang": book.language},
+        nsmap={None: OPF},
     )
-    meta = ET.SubElement(package, "metadata", {"xmlns:dc": DC})
+    meta = sub(package, "metadata", nsmap={"dc": DC})
 
     def dc(name: str, text: str, **attrs: str) -> None:
-        ET.SubElement(meta, f"dc:{name}", attrs).text = text
+        sub(meta, f"dc:{name}", attrs, text)
 
     def prop(name: str, text: str, **attrs: str) -> None:
-        ET.SubElement(meta, "meta", {"property": name, **attrs}).text = text
+        sub(meta, "meta", {"property": name, **attrs}).text = text
 
     dc("identifier", book.identifier, id="uid")
     dc("title", book.title)
@@ -191,7 +173,7 @@ def _package(book: Book) -> ET.Element:
     prop("schema:accessibilityHazard", "none")
     prop("schema:accessibilitySummary", SUMMARY)
 
-    manifest = ET.SubElement(package, "manifest")
+    manifest = sub(package, "manifest")
     items = [
         {"id": "nav", "href": "nav.xhtml", "media-type": "application/xhtml+xml", "properties": "nav"},
         {"id": "css", "href": "style.css", "media-type": "text/css"},
@@ -208,8 +190,8 @@ def _package(book: Book) -> ET.Element:
             {"id": f"au-{part.key}", "href": f"audio/{part.audio_name}", "media-type": "audio/mpeg"},
         ]
     for attrs in items:
-        ET.SubElement(manifest, "item", attrs)
-    spine = ET.SubElement(package, "spine")
+        sub(manifest, "item", attrs)
+    spine = sub(package, "spine")
     for part in book.parts:
-        ET.SubElement(spine, "itemref", {"idref": f"x-{part.key}"})
+        sub(spine, "itemref", {"idref": f"x-{part.key}"})
     return package
