@@ -441,3 +441,13 @@ def test_transcript_is_one_tab_stop_with_arrows_between_sentences(page, site) ->
     assert page.evaluate("!document.activeElement.classList.contains('s')")
     page.keyboard.press("Shift+Tab")  # and comes back to the sentence last visited
     assert page.evaluate("document.activeElement.textContent") == sentences.nth(1).inner_text()
+
+
+def test_feed_items_link_to_their_listening_pages(site) -> None:  # type: ignore[no-untyped-def]
+    import feedparser
+
+    _, root = site
+    record = _episode(root)
+    feed = feedparser.parse((root / "feed.xml").read_bytes())
+    assert not feed.bozo
+    assert feed.entries[0].link == f"https://podcast.example.org/news/{record.slug}/index.html"

@@ -191,7 +191,14 @@ def _voice_line(record: EpisodeRecord) -> str:
     return f"\n\n合成语音朗读：{record.voice}（{record.engine}）"
 
 
-def build_feed(records: Sequence[EpisodeRecord], settings: FeedSettings, *, now: datetime) -> bytes:
+def build_feed(
+    records: Sequence[EpisodeRecord],
+    settings: FeedSettings,
+    *,
+    now: datetime,
+    pages: frozenset[str] = frozenset(),
+) -> bytes:
+    """The feed; `pages` names the episodes that have a listening page (their item links to it)."""
     for prefix, uri in NS.items():
         ET.register_namespace(prefix, uri)
     base = check_base_url(settings.base_url)
@@ -228,7 +235,7 @@ def build_feed(records: Sequence[EpisodeRecord], settings: FeedSettings, *, now:
             for section in record.sections:
                 _section_item(channel, record, section, base, season=len(records) - number)
         else:
-            _episode_item(channel, record, base)
+            _episode_item(channel, record, base, page=record.slug in pages)
     ET.indent(rss, space="  ")
     body: bytes = ET.tostring(rss, encoding="utf-8", xml_declaration=False)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body + b"\n"
@@ -266,7 +273,7 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _episode_item(channel: ET.Element, record: EpisodeRecord, base: str) -> None:
+def _episode_item(channel: ET.Element, record: EpisodeRecord, base: str, *, page: bool = False) -> None:
     item = _item(
         channel,
         record,
@@ -278,8 +285,8 @@ def _episode_item(channel: ET.Element, record: EpisodeRecord, base: str) -> None
         size=record.size,
         duration=record.duration,
     )
-    if record.link:  # the article's own page, for "open in browser" in podcast apps
-        _el(item, "link", record.link)
+    if record.link or page:  # the article's own page, else its listening page ("open in browser")
+        _el(item, "link", record.link or url_for(base, record.slug, "index.html"))
     _el(
         item,
         "podcast:chapters",
@@ -359,7 +366,9 @@ def write_feed(root: Path, settings: FeedSettings, *, now: datetime) -> Path:
     # Runs converting into the same folder each rebuild the feed when done. Reading the records
     # and writing the feed under one lock means the last run to finish sees every episode.
     with _locked(private_dir(root) / LOCK_NAME):
-        write_text(target, build_feed(load_records(root), settings, now=now).decode("utf-8"))
+        records = load_records(root)
+        pages = frozenset(r.slug for r in records if (root / r.slug / "index.html").is_file())
+        write_text(target, build_feed(records, settings, now=now, pages=pages).decode("utf-8"))
     return target
 
 

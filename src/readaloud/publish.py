@@ -79,10 +79,10 @@ def write_shared(root: Path, formats: tuple[str, ...], feed: FeedSettings, *, no
     from .feed import write_feed
 
     written = []
-    if "podcast" in formats:
-        written.append(write_feed(root, feed, now=now))
-    if "web" in formats:
+    if "web" in formats:  # first: the feed links each item to its page
         from .web import write_site
 
         written += write_site(root, feed)
+    if "podcast" in formats:
+        written.append(write_feed(root, feed, now=now))
     return written
