@@ -393,3 +393,17 @@ def local_day(stamp: str) -> str:
     from datetime import datetime
 
     return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d")
+
+
+def test_a_killed_runs_half_built_book_is_swept(books: Path, tmp_path: Path) -> None:
+    """A run killed while building daisy/ leaves its temp folder; the next run removes it."""
+    copy = tmp_path / "out"
+    shutil.copytree(books.parent, copy, copy_function=os.link)
+    folder = copy / books.name
+    dead = folder / ".daisy.4194000.x1y2.part"  # a pid above Linux's default pid_max: not running
+    dead.mkdir()
+    (dead / "01.smil").write_text("<smil/>", encoding="utf-8")
+    again = run_cli("convert", str(EXAMPLE), "-o", str(copy), *ESPEAK, "--format", "daisy", "-q")
+    assert again.returncode == 0, again.stderr
+    assert not dead.exists()  # even when the episode itself is up to date
+    assert (folder / "daisy" / "ncc.html").is_file()

@@ -36,8 +36,10 @@ def write_episode_formats(
     folder: Path, record: EpisodeRecord, formats: tuple[str, ...], feed: FeedSettings, *, force: bool = False
 ) -> list[Path]:
     """The talking books of one episode that are missing or older than its record; what was written."""
+    from .fsutil import sweep_parts
     from .talkingbook import episode_book
 
+    sweep_parts(folder)  # a book half-built by a run that was killed
     made = (folder / RECORD_NAME).stat().st_mtime
     wanted = [
         (name, target)
