@@ -2,9 +2,9 @@
 
     python -m tests.validators install
 
-installs what is missing: Debian's epubcheck and chromium (apt, as root), axe-core
-(npm, into .validators/), and a Python 3.12 environment with the daisy-dtb reader
-(it needs 3.12; we run on 3.11). Without root or network it says what it could
+installs what is missing: Debian's epubcheck, chromium and a CJK font (apt, as
+root), axe-core and Ace by DAISY (npm, into .validators/), and a Python 3.12
+environment with the daisy-dtb reader (it needs 3.12; we run on 3.11). Without root or network it says what it could
 not install; the tests that need a missing tool then fail and name it (they carry
 the `validators` marker, so `pytest -m "not validators"` leaves them out knowingly).
 """
