@@ -210,7 +210,9 @@ def test_url_faults_are_one_line_and_the_batch_goes_on(
 
 
 def test_only_http_and_https(site: PageServer, tmp_path: Path) -> None:
-    done = run_cli("convert", "ftp://example.org/a.html", f"{site.url}/city-news.html", "-o", str(tmp_path), *ESPEAK)
+    done = run_cli(
+        "convert", "ftp://example.org/a.html", f"{site.url}/city-news.html", "-o", str(tmp_path), *ESPEAK
+    )
     assert done.returncode == 1
     assert "only http:// and https://" in done.stderr and "Traceback" not in done.stderr
     assert len(_records(tmp_path)) == 1  # the other input was converted
@@ -356,3 +358,25 @@ def test_clean_and_outline_preview_a_url(site: PageServer) -> None:
     assert [s["heading"] for s in shown["sections"]][1:] == ["六条公交线路接驳", "无障碍服务提前预约"]
     gone = run_cli("clean", f"{site.url}/nope.html")
     assert gone.returncode == 1 and "404" in gone.stderr and "Traceback" not in gone.stderr
+
+
+def test_an_overlapping_sync_steps_aside(site: PageServer, tmp_path: Path) -> None:
+    """cron starts the next run while one still works: the second does nothing and says so (exit 3)."""
+    import fcntl
+
+    root = tmp_path / "out"
+    source = tmp_path / "source.xml"
+    source.write_bytes(
+        _feed([("书房", f"{site.url}/city-news.html", datetime(2026, 11, 20, tzinfo=UTC), None)])
+    )
+    lock = tmp_path / ".out.readaloud" / "sync.lock"  # beside the published folder, like the work folders
+    lock.parent.mkdir()
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # a sync in progress
+        busy = run_cli("sync", str(source), "-o", str(root), *ESPEAK, "-q")
+    assert busy.returncode == 3
+    assert "another sync" in busy.stderr and "Traceback" not in busy.stderr
+    assert site.hits["/city-news.html"] == 0 and _records(root) == []
+    free = run_cli("sync", str(source), "-o", str(root), *ESPEAK, "-q")
+    assert free.returncode == 0, free.stderr
+    assert len(_records(root)) == 1

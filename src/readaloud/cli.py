@@ -655,30 +655,37 @@ def sync_cmd(
 
     What is converted is known from the episodes in the output folder (each keeps its page's
     address), so a failed entry is simply tried again next time. Exit codes: 0 all done or
-    nothing new, 1 some entries failed (the others were converted), 2 bad options or config.
+    nothing new, 1 some entries failed (the others were converted), 2 bad options or config,
+    3 another sync into the same output was still running (this one did nothing).
     """
+    from .fsutil import exclusive, private_dir
     from .sources import pending_entries
 
     settings = load_settings(config)
     root = _output(settings, output)
     work = _pages_dir(settings, cache_dir)
-    jobs = pending_entries(source, load_records(root), work, limit=limit, timeout=fetch_timeout)
-    if not jobs:
-        if not quiet:
-            out.print(f"{source}: nothing new")
-        return
-    convert_cmd(
-        inputs=jobs,
-        output=root,
-        config=config,
-        engine=engine,
-        voice=voice,
-        formats=formats,
-        base_url=base_url,
-        cache_dir=cache_dir,
-        fetch_timeout=fetch_timeout,
-        quiet=quiet,
-    )
+    # cron may start the next run while a slow one still works: one sync per output at a time
+    with exclusive(private_dir(root) / "sync.lock", wait=False) as alone:
+        if not alone:
+            err.print(f"another sync into {root} is still running; this one did nothing", markup=False)
+            raise typer.Exit(3)
+        jobs = pending_entries(source, load_records(root), work, limit=limit, timeout=fetch_timeout)
+        if not jobs:
+            if not quiet:
+                out.print(f"{source}: nothing new")
+            return
+        convert_cmd(
+            inputs=jobs,
+            output=root,
+            config=config,
+            engine=engine,
+            voice=voice,
+            formats=formats,
+            base_url=base_url,
+            cache_dir=cache_dir,
+            fetch_timeout=fetch_timeout,
+            quiet=quiet,
+        )
 
 
 @app.command("edition")

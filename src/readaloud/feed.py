@@ -8,13 +8,12 @@ feed` needs nothing but the output folder.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import struct
 import uuid
 import xml.etree.ElementTree as ET
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import format_datetime
@@ -23,7 +22,7 @@ from urllib.parse import quote, urlsplit
 
 from .episode import EpisodeRecord, SectionRecord, load_records
 from .errors import FeedError
-from .fsutil import private_dir, write_bytes, write_text
+from .fsutil import exclusive, private_dir, write_bytes, write_text
 
 NS = {
     "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
@@ -365,7 +364,7 @@ def write_feed(root: Path, settings: FeedSettings, *, now: datetime) -> Path:
     target = root / FEED_NAME
     # Runs converting into the same folder each rebuild the feed when done. Reading the records
     # and writing the feed under one lock means the last run to finish sees every episode.
-    with _locked(private_dir(root) / LOCK_NAME):
+    with exclusive(private_dir(root) / LOCK_NAME):
         records = load_records(root)
         pages = frozenset(r.slug for r in records if (root / r.slug / "index.html").is_file())
         write_text(target, build_feed(records, settings, now=now, pages=pages).decode("utf-8"))
@@ -375,13 +374,3 @@ def write_feed(root: Path, settings: FeedSettings, *, now: datetime) -> Path:
 LOCK_NAME = "feed.lock"
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    import fcntl
-
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -134,3 +134,20 @@ def private_dir(output: Path) -> Path:
     inside = output / ".readaloud"
     inside.mkdir(exist_ok=True)
     return inside
+
+
+@contextlib.contextmanager
+def exclusive(path: Path, *, wait: bool = True) -> Iterator[bool]:
+    """Hold an flock on path for the block; with wait=False, yield False at once if another holds it."""
+    import fcntl
+
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
