@@ -14,6 +14,7 @@ from .episode import RECORD_NAME, EpisodeRecord, load_records
 from .errors import ReadaloudError
 from .feed import FEED_NAME, NS, FeedSettings
 from .mp3 import read_layout
+from .publish import NCC, episode_targets
 from .transcript import read_cue_times
 
 DURATION_TOLERANCE = 0.1  # seconds
@@ -131,10 +132,11 @@ def check_episode(folder: Path, *, decode: bool = True) -> list[str]:
             problems.append(f"{name}/{transcript}: a cue is reversed or runs past the audio")
         elif [s for s, _ in times] != sorted(s for s, _ in times):
             problems.append(f"{name}/{transcript}: cues out of order")
-    if (folder / "daisy" / "ncc.html").exists():
-        problems += [f"{name}/daisy: {p}" for p in check_daisy(folder / "daisy", record)]
-    if (folder / f"{record.slug}.epub").exists():
-        problems += [f"{name}/{record.slug}.epub: {p}" for p in check_epub(folder / f"{record.slug}.epub")]
+    books = episode_targets(folder, record)
+    if (books["daisy"] / NCC).exists():
+        problems += [f"{name}/{books['daisy'].name}: {p}" for p in check_daisy(books["daisy"], record)]
+    if books["epub"].exists():
+        problems += [f"{name}/{books['epub'].name}: {p}" for p in check_epub(books["epub"])]
     return problems
 
 
@@ -145,7 +147,7 @@ def check_daisy(book: Path, record: EpisodeRecord) -> list[str]:
     """What a DAISY player trips over: a navigation link, text reference or audio file that is not
     there, clips out of order, with gaps, or past the end of their MP3."""
     try:
-        ncc = ET.parse(book / "ncc.html").getroot()
+        ncc = ET.parse(book / NCC).getroot()
         content = ET.parse(book / "content.html").getroot()
     except (OSError, ET.ParseError) as exc:
         return [f"unreadable ({exc}): convert again with --format daisy"]
@@ -161,7 +163,7 @@ def check_daisy(book: Path, record: EpisodeRecord) -> list[str]:
             except (OSError, ET.ParseError):
                 smil_ids[file] = set()
         if anchor not in smil_ids[file]:
-            problems.append(f"ncc.html links to {file}#{anchor}, which is not there")
+            problems.append(f"{NCC} links to {file}#{anchor}, which is not there")
     for smil in sorted(book.glob("*.smil")):
         if smil.name == "master.smil":
             continue

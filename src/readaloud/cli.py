@@ -611,11 +611,10 @@ def feed_cmd(
         for r in load_records(root):
             out.print(f"{r.slug}  {r.published[:10]}  {r.duration / 60:.1f} min  {r.title}", markup=False)
         return
-    from .publish import write_shared
+    from .publish import shared_formats, write_shared
 
     feed = _feed_settings(settings, base_url=base_url, mode=feed_mode)
-    formats = tuple(dict.fromkeys(("podcast", *settings.output.formats)))
-    for path in write_shared(root, formats, feed, now=datetime.now(UTC)):
+    for path in write_shared(root, shared_formats(settings.output.formats), feed, now=datetime.now(UTC)):
         out.print(f"wrote {path}")
 
 
@@ -733,11 +732,12 @@ def remove_cmd(
     """Delete one episode's folder and rebuild the feed without it."""
     settings = load_settings(config)
     root = _output(settings, output)
-    from .publish import write_shared
+    from .publish import shared_formats, write_shared
 
     folder = remove_episode(root, slug)
-    formats = tuple(dict.fromkeys(("podcast", *settings.output.formats)))
-    write_shared(root, formats, _feed_settings(settings), now=datetime.now(UTC))
+    write_shared(
+        root, shared_formats(settings.output.formats), _feed_settings(settings), now=datetime.now(UTC)
+    )
     out.print(f"removed {folder}")
 
 

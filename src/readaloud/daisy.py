@@ -17,7 +17,8 @@ from pathlib import Path
 
 from . import __version__
 from .fsutil import atomic_folder
-from .talkingbook import Book, Clip, Part, clock, layout
+from .publish import NCC
+from .talkingbook import Book, Clip, Part, add_text, clock
 from .xmlout import XHTML, Element, element, serialize, sub
 
 XHTML_DOCTYPE = (
@@ -43,7 +44,7 @@ def write_daisy(book: Book, target: Path) -> None:
         _write(tmp / CONTENT, XHTML_DOCTYPE, _content(book))
         files = 3 + 2 * len(book.parts)  # ncc, content, master; a SMIL and an MP3 per part
         kilobytes = sum(f.stat().st_size for f in tmp.iterdir()) // 1024 + 4  # and about 4 KB of ncc
-        _write(tmp / "ncc.html", XHTML_DOCTYPE, _ncc(book, files, kilobytes))
+        _write(tmp / NCC, XHTML_DOCTYPE, _ncc(book, files, kilobytes))
 
 
 def _link(source: Path, target: Path) -> None:
@@ -114,29 +115,28 @@ def _ncc(book: Book, files: int, kilobytes: int) -> Element:
 def _content(book: Book) -> Element:
     html, _, body = _xhtml(book, book.title)
     for part in book.parts:
-        paragraph = body
-        for place, clip in layout(part.clips):
-            if place.startswith("h"):
-                sub(body, place, {"id": clip.id}).text = clip.text
-                continue
-            if place != "span":
-                paragraph = sub(body, "p", {"class": "credit"} if place == "p.credit" else {})
-            sub(paragraph, "span", {"id": clip.id}).text = clip.text
+        add_text(body, part.clips)
     return html
 
 
-def _smil(book: Book, part: Part, elapsed: float) -> Element:
+def _smil_document(book: Book, title: str, times: dict[str, float]) -> tuple[Element, Element]:
+    """A SMIL 1.0 file's root and body, its head holding what every DAISY SMIL file carries."""
     smil = element("smil")
     head = sub(smil, "head")
     _meta(head, "dc:format", "Daisy 2.02")
-    _meta(head, "dc:title", part.title)
+    _meta(head, "dc:title", title)
     _meta(head, "dc:identifier", book.identifier)
     _meta(head, "ncc:generator", GENERATOR)
-    _meta(head, "ncc:totalElapsedTime", clock(elapsed))
-    _meta(head, "ncc:timeInThisSmil", clock(part.duration))
+    for name, seconds in times.items():
+        _meta(head, name, clock(seconds))
     regions = sub(head, "layout")
     sub(regions, "region", {"id": "txtView"})
-    body = sub(smil, "body")
+    return smil, sub(smil, "body")
+
+
+def _smil(book: Book, part: Part, elapsed: float) -> Element:
+    times = {"ncc:totalElapsedTime": elapsed, "ncc:timeInThisSmil": part.duration}
+    smil, body = _smil_document(book, part.title, times)
     seq = sub(body, "seq", {"dur": f"{part.duration:.3f}s"})
     for clip in part.timed:
         _par(seq, part, clip)
@@ -159,16 +159,7 @@ def _par(seq: Element, part: Part, clip: Clip) -> None:
 
 
 def _master(book: Book) -> Element:
-    smil = element("smil")
-    head = sub(smil, "head")
-    _meta(head, "dc:format", "Daisy 2.02")
-    _meta(head, "dc:title", book.title)
-    _meta(head, "dc:identifier", book.identifier)
-    _meta(head, "ncc:generator", GENERATOR)
-    _meta(head, "ncc:timeInThisSmil", clock(book.duration))
-    regions = sub(head, "layout")
-    sub(regions, "region", {"id": "txtView"})
-    body = sub(smil, "body")
+    smil, body = _smil_document(book, book.title, {"ncc:timeInThisSmil": book.duration})
     for part in book.parts:
         sub(body, "ref", {"src": f"{part.key}.smil", "title": part.title, "id": f"ref-{part.key}"})
     return smil

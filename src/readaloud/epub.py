@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 
 from .fsutil import atomic_path
-from .talkingbook import Book, Part, clock, layout
+from .talkingbook import Book, Part, add_text, clock
 from .xmlout import CONTAINER, DC, OPF, OPS, SMIL3, XHTML, Element, element, serialize, sub
 
 ACTIVE_CLASS = "-epub-media-overlay-active"
@@ -86,14 +86,7 @@ def _document(book: Book, part: Part) -> Element:
     if part.level == 2:
         attrs = {"id": f"sec-{part.key}", "epub:type": "subchapter"}  # DPUB-ARIA has no role for it
     section = sub(body, "section", attrs)
-    paragraph = section
-    for place, clip in layout(part.clips):
-        if place.startswith("h"):
-            sub(section, place, {"id": clip.id}).text = clip.text
-            continue
-        if place != "span":
-            paragraph = sub(section, "p", {"class": "credit"} if place == "p.credit" else {})
-        sub(paragraph, "span", {"id": clip.id}).text = clip.text
+    add_text(section, part.clips)
     return html
 
 

@@ -25,11 +25,24 @@ if TYPE_CHECKING:
 FORMATS = ("podcast", "daisy", "epub", "web")
 EDITION_FORMATS = ("daisy", "epub")
 DAISY_DIR = "daisy"
+NCC = "ncc.html"  # a DAISY book's entry point, what players open
 EDITIONS_DIR = "editions"
 
 
 def episode_targets(folder: Path, record: EpisodeRecord) -> dict[str, Path]:
+    """Where an episode's talking books are: format -> path."""
     return {"daisy": folder / DAISY_DIR, "epub": folder / f"{record.slug}.epub"}
+
+
+def edition_targets(output: Path, date: str) -> dict[str, Path]:
+    """Where a daily edition's books are: format -> path."""
+    folder = output / EDITIONS_DIR / date
+    return {"daisy": folder / DAISY_DIR, "epub": folder / f"edition-{date}.epub"}
+
+
+def shared_formats(formats: tuple[str, ...]) -> tuple[str, ...]:
+    """What `feed` and `remove` rebuild: always the feed, and the pages when web is configured."""
+    return tuple(dict.fromkeys(("podcast", *formats)))
 
 
 def write_episode_formats(
@@ -59,8 +72,7 @@ def write_edition(
     from .talkingbook import edition_book
 
     book = edition_book(output, records, date, publisher=feed.title, author=feed.author)
-    folder = output / EDITIONS_DIR / date
-    targets = {"daisy": folder / DAISY_DIR, "epub": folder / f"edition-{date}.epub"}
+    targets = edition_targets(output, date)
     return [_write(name, book, targets[name]) for name in formats]
 
 

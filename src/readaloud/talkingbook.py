@@ -25,6 +25,7 @@ from typing import Protocol, TypeVar
 
 from .episode import EpisodeRecord, TimedText
 from .errors import InputError
+from .xmlout import Element, sub
 
 HEADING_LEVEL = {"title": 1, "heading": 2}
 
@@ -194,6 +195,18 @@ def layout(pieces: Iterable[_P]) -> Iterator[tuple[str, _P]]:
             yield "p", piece
         else:
             yield "span", piece
+
+
+def add_text(parent: Element, clips: Iterable[Clip]) -> None:
+    """A part's text into an (X)HTML parent, as `layout` places it: an element with its id per piece."""
+    paragraph = parent
+    for place, clip in layout(clips):
+        if place.startswith("h"):
+            sub(parent, place, {"id": clip.id}, clip.text)
+            continue
+        if place != "span":
+            paragraph = sub(parent, "p", {"class": "credit"} if place == "p.credit" else {})
+        sub(paragraph, "span", {"id": clip.id}, clip.text)
 
 
 def local_date(stamp: str) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 from .episode import EpisodeRecord, load_records
 from .feed import DEFAULT_COVER, FeedSettings
 from .fsutil import write_bytes, write_text
-from .publish import DAISY_DIR, EDITIONS_DIR
+from .publish import EDITIONS_DIR, NCC, edition_targets, episode_targets
 from .talkingbook import layout, local_date
 
 INDEX = "index.html"
@@ -57,25 +57,25 @@ def write_site(root: Path, feed: FeedSettings) -> list[Path]:
     written = []
     for record in records:
         target = root / record.slug / INDEX
-        books = _books(root / record.slug, record)
+        folder = root / record.slug
+        books = [(record.text, "文字稿（纯文本）"), (record.transcript_vtt, "字幕（WebVTT）")]
+        books += _books(folder, episode_targets(folder, record))
         write_text(target, _html(episode_page(record, feed, cover=cover, books=books)))
         written.append(target)
-    editions = [
-        (day.name, _books(day, None)) for day in sorted((root / EDITIONS_DIR).glob("*"), reverse=True)
-    ]
+    days = sorted((d.name for d in (root / EDITIONS_DIR).glob("*")), reverse=True)
+    editions = [(day, _books(root / EDITIONS_DIR / day, edition_targets(root, day))) for day in days]
     write_text(root / INDEX, _html(index_page(records, feed, cover=cover, editions=editions)))
     return [root / INDEX, *written]
 
 
-def _books(folder: Path, record: EpisodeRecord | None) -> list[tuple[str, str]]:
-    """(link, label) for the downloads beside the audio: the text and the talking books made
-    (for an edition's folder, record None: its books only)."""
-    found = [(record.text, "文字稿（纯文本）"), (record.transcript_vtt, "字幕（WebVTT）")] if record else []
-    epub = f"{record.slug}.epub" if record else f"edition-{folder.name}.epub"
-    if (folder / epub).is_file():
-        found.append((epub, "EPUB 有声书（文字与朗读同步）"))
-    if (folder / DAISY_DIR / "ncc.html").is_file():
-        found.append((f"{DAISY_DIR}/ncc.html", "DAISY 有声书（读屏设备和盲人读书机）"))
+def _books(folder: Path, targets: dict[str, Path]) -> list[tuple[str, str]]:
+    """(link relative to folder, label) for each talking book in targets that exists."""
+    found = []
+    if targets["epub"].is_file():
+        found.append((targets["epub"].relative_to(folder).as_posix(), "EPUB 有声书（文字与朗读同步）"))
+    if (targets["daisy"] / NCC).is_file():
+        ncc = (targets["daisy"] / NCC).relative_to(folder).as_posix()
+        found.append((ncc, "DAISY 有声书（读屏设备和盲人读书机）"))
     return found
 
 
