@@ -88,6 +88,33 @@ def example_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def example_with_formats(example_output: Path, root: Path, *formats: str) -> Path:
+    """The example's output copied (hard links) to root and converted again asking for more formats:
+    the episode is up to date, so only the formats are made. Returns the episode folder."""
+    import os
+    import shutil
+
+    shutil.copytree(example_output, root, copy_function=os.link)
+    asked = [arg for name in ("podcast", *formats) for arg in ("--format", name)]
+    done = run_cli(
+        "convert", str(EXAMPLE), "-o", str(root), "--engine", "espeak", *asked,
+        "--base-url", "https://podcast.example.org/news/",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "unchanged" in done.stderr  # nothing synthesized or encoded again for the new formats
+    return next(p.parent for p in root.glob("*/episode.json"))
+
+
+def convert_text(folder: Path, text: str, *options: str) -> Path:
+    """An article written to folder/article.txt and converted with espeak into folder/out, through
+    the CLI; returns its episode folder."""
+    source = folder / "article.txt"
+    source.write_text(text, encoding="utf-8")
+    done = run_cli("convert", str(source), "-o", str(folder / "out"), "--engine", "espeak", *options, "-q")
+    assert done.returncode == 0, done.stderr
+    return next(p.parent for p in (folder / "out").glob("*/episode.json"))
+
+
 @pytest.fixture(scope="session")
 def example_episode(example_output: Path) -> Path:
     folders = [p.parent for p in example_output.glob("*/episode.json")]
@@ -133,9 +160,7 @@ def axe_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
     from tests.validators import axe_script
 
     page.add_script_tag(path=str(axe_script()))
-    result = page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
-    )
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS)
     return [
         f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
         for v in result["violations"]

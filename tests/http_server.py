@@ -5,9 +5,11 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 
 class _RangeHandler(SimpleHTTPRequestHandler):
@@ -54,16 +56,17 @@ class _RangeHandler(SimpleHTTPRequestHandler):
         return None
 
 
-class StaticServer:
-    """Serves a folder on 127.0.0.1 on a free port while in a `with` block."""
+class Loopback:
+    """An HTTP server on 127.0.0.1 on a free port, serving while in a `with` block; url has no
+    trailing slash."""
 
-    def __init__(self, root: Path) -> None:
-        handler = functools.partial(_RangeHandler, directory=str(root))
+    def __init__(self, handler: Callable[..., BaseHTTPRequestHandler]) -> None:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> StaticServer:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
@@ -72,3 +75,11 @@ class StaticServer:
     ) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class StaticServer(Loopback):
+    """Serves a folder, with byte ranges; url ends with a slash, ready for relative paths."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(functools.partial(_RangeHandler, directory=str(root)))
+        self.url += "/"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
+
+from tests.http_server import Loopback
 
 
 @dataclass
@@ -21,7 +21,7 @@ class Reply:
     stream: Callable[[], bytes] | None = None  # a body sent in blocks, no Content-Length, then close
 
 
-class PageServer:
+class PageServer(Loopback):
     """routes[path] = Reply; unknown paths get 404. hits counts requests per path."""
 
     def __init__(self) -> None:
@@ -61,17 +61,4 @@ class PageServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up, as it should on a huge body
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> PageServer:
-        self.thread.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)

@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 
 from readaloud.episode import EpisodeRecord
-from tests.conftest import EXAMPLE, run_cli
+from tests.conftest import EXAMPLE, convert_text, example_with_formats, run_cli
 from tests.validators import epubcheck, read_daisy
 
 pytestmark = pytest.mark.validators
 
 ESPEAK = ("--engine", "espeak")
+BOOKS = ("--format", "daisy", "--format", "epub")
 OPF = "{http://www.idpf.org/2007/opf}"
 SMIL3 = "{http://www.w3.org/ns/SMIL}"
 _VTT_CUE = re.compile(r"(\d+):(\d\d):(\d\d)\.(\d{3}) --> [^\n]+\n((?:.+\n?)+)")
@@ -52,26 +53,7 @@ def decoded_seconds(path: Path) -> float:
 @pytest.fixture(scope="session")
 def books(example_output: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example's episode, with DAISY and EPUB asked for afterwards: made from what is there."""
-    root = tmp_path_factory.mktemp("books") / "out"
-    shutil.copytree(example_output, root, copy_function=os.link)
-    done = run_cli(
-        "convert",
-        str(EXAMPLE),
-        "-o",
-        str(root),
-        *ESPEAK,
-        "--format",
-        "podcast",
-        "--format",
-        "daisy",
-        "--format",
-        "epub",
-        "--base-url",
-        "https://podcast.example.org/news/",
-    )
-    assert done.returncode == 0, done.stderr
-    assert "unchanged" in done.stderr  # nothing synthesized or encoded again for the new formats
-    return next(p.parent for p in root.glob("*/episode.json"))
+    return example_with_formats(example_output, tmp_path_factory.mktemp("books") / "out", "daisy", "epub")
 
 
 def test_example_epub_passes_epubcheck_with_no_errors_or_warnings(books: Path) -> None:
@@ -207,18 +189,12 @@ def test_sentence_ids_survive_a_reconversion_of_unchanged_text(books: Path, tmp_
 
 
 def test_one_section_article_with_markup_in_its_headings(tmp_path: Path) -> None:
-    source = tmp_path / "short.txt"
-    source.write_text(
+    folder = convert_text(
+        tmp_path,
         '“<b>内幕</b>” & ‘引号’ "双引号" 的标题\n\n'
         "市里发布通知，要求各单位在月底前完成自查。通知说明了检查的范围和方法。\n",
-        encoding="utf-8",
+        *BOOKS,
     )
-    out = tmp_path / "out"
-    done = run_cli(
-        "convert", str(source), "-o", str(out), *ESPEAK, "--format", "daisy", "--format", "epub", "-q"
-    )
-    assert done.returncode == 0, done.stderr
-    folder = next(p.parent for p in out.glob("*/episode.json"))
     record = EpisodeRecord.load(folder)
     assert len(record.sections) == 1
     book = read_daisy(folder / "daisy")
@@ -360,21 +336,15 @@ def test_check_reads_the_books_and_names_what_is_broken(books: Path, tmp_path: P
 
 
 def test_headings_with_markup_characters_stay_text_in_every_document(tmp_path: Path) -> None:
-    source = tmp_path / "marks.txt"
     heading = '方案A&B <比较> 与 "结果"'
-    source.write_text(
+    folder = convert_text(
+        tmp_path,
         "两种方案的比较\n\n"
         "市里公布了两种改造方案，并请市民投票。投票将持续到月底。\n\n"
         f"{heading}\n\n"
         "第一种方案花费较少，第二种方案工期更短。专家认为两者各有长处。\n",
-        encoding="utf-8",
+        *BOOKS,
     )
-    out = tmp_path / "out"
-    done = run_cli(
-        "convert", str(source), "-o", str(out), *ESPEAK, "--format", "daisy", "--format", "epub", "-q"
-    )
-    assert done.returncode == 0, done.stderr
-    folder = next(p.parent for p in out.glob("*/episode.json"))
     record = EpisodeRecord.load(folder)
     assert [s.title for s in record.sections] == ["两种方案的比较", heading]
     book = read_daisy(folder / "daisy")

@@ -3,21 +3,20 @@ keyboard-only use, playback against the cue times, no script, and hostile articl
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from readaloud.episode import EpisodeRecord
-from tests.conftest import EXAMPLE, ROOT, axe_violations, run_cli
+from tests.conftest import ROOT, axe_violations, convert_text, example_with_formats, run_cli
 from tests.http_server import StaticServer
 from tests.test_talkingbook import vtt_cues
 
 pytestmark = pytest.mark.validators
 
 ESPEAK = ("--engine", "espeak")
+PAGES = ("--format", "podcast", "--format", "web")
 ARTIFACTS = ROOT / "test-output"
 SHORT = (
     "社区食堂开门了\n\n"
@@ -37,34 +36,14 @@ HOSTILE = (
 @pytest.fixture(scope="session")
 def site(example_output: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The example's output with the pages asked for afterwards, served on loopback."""
-    root = tmp_path_factory.mktemp("site") / "out"
-    shutil.copytree(example_output, root, copy_function=os.link)
-    done = run_cli(
-        "convert",
-        str(EXAMPLE),
-        "-o",
-        str(root),
-        *ESPEAK,
-        "--format",
-        "podcast",
-        "--format",
-        "web",
-        "--base-url",
-        "https://podcast.example.org/news/",
-    )
-    assert done.returncode == 0, done.stderr
+    root = example_with_formats(example_output, tmp_path_factory.mktemp("site") / "out", "web").parent
     with StaticServer(root) as server:
         yield server.url, root
 
 
 @pytest.fixture(scope="session")
 def short_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    base = tmp_path_factory.mktemp("short")
-    source = base / "short.txt"
-    source.write_text(SHORT, encoding="utf-8")
-    root = base / "out"
-    done = run_cli("convert", str(source), "-o", str(root), *ESPEAK, "--format", "podcast", "--format", "web")
-    assert done.returncode == 0, done.stderr
+    root = convert_text(tmp_path_factory.mktemp("short"), SHORT, *PAGES).parent
     with StaticServer(root) as server:
         yield server.url, root
 
@@ -82,6 +61,12 @@ def page(browser):  # type: ignore[no-untyped-def]
     yield opened
     context.close()
     assert errors == []  # the page's own script never throws
+
+
+def _open(page, url: str, record: EpisodeRecord) -> None:  # type: ignore[no-untyped-def]
+    """The episode's page, once the audio element knows its duration (seeking works from then)."""
+    page.goto(f"{url}{record.slug}/index.html")
+    page.wait_for_function("() => document.getElementById('audio').readyState >= 1")
 
 
 def _tab_to(page, selector: str, *, limit: int = 80) -> None:  # type: ignore[no-untyped-def]
@@ -123,8 +108,7 @@ def test_index_lists_episodes_newest_first_with_facts(page, site) -> None:  # ty
 def test_keyboard_only_play_chapters_space_and_speed(page, site) -> None:  # type: ignore[no-untyped-def]
     url, root = site
     record = _episode(root)
-    page.goto(f"{url}{record.slug}/index.html")
-    page.wait_for_function("() => document.getElementById('audio').readyState >= 1")
+    _open(page, url, record)
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
     _tab_to(page, 'button[data-action="play"]')
     focused = page.get_by_role("button", name="播放")
@@ -178,8 +162,7 @@ def test_keyboard_only_play_chapters_space_and_speed(page, site) -> None:  # typ
 def test_enter_on_chapter_or_sentence_seeks_to_its_start(page, site) -> None:  # type: ignore[no-untyped-def]
     url, root = site
     record = _episode(root)
-    page.goto(f"{url}{record.slug}/index.html")
-    page.wait_for_function("() => document.getElementById('audio').readyState >= 1")
+    _open(page, url, record)
     page.evaluate(
         """() => { const a = document.getElementById('audio');
         a.muted = true;
@@ -201,8 +184,7 @@ def test_enter_on_chapter_or_sentence_seeks_to_its_start(page, site) -> None:  #
 def test_highlight_follows_playback_at_the_cue_times(page, short_site) -> None:  # type: ignore[no-untyped-def]
     url, root = short_site
     record = _episode(root)
-    page.goto(f"{url}{record.slug}/index.html")
-    page.wait_for_function("() => document.getElementById('audio').readyState >= 1")
+    _open(page, url, record)
     page.evaluate(
         """() => {
         window.changes = [];
@@ -259,11 +241,7 @@ def test_page_without_javascript_still_has_audio_chapters_and_text(browser, site
 
 
 def test_hostile_article_text_shows_literally_and_runs_nothing(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    source = tmp_path / "hostile.txt"
-    source.write_text(HOSTILE, encoding="utf-8")
-    root = tmp_path / "out"
-    done = run_cli("convert", str(source), "-o", str(root), *ESPEAK, "--format", "podcast", "--format", "web")
-    assert done.returncode == 0, done.stderr
+    root = convert_text(tmp_path, HOSTILE, *PAGES).parent
     record = _episode(root)
     assert "<script>" in record.title  # the cleaner kept it as text: the page must show it as text
     dialogs: list[str] = []
@@ -330,8 +308,7 @@ def test_resume_offer_after_a_reload(page, site) -> None:  # type: ignore[no-unt
 def test_chapter_change_is_announced_politely_and_not_per_sentence(page, site) -> None:  # type: ignore[no-untyped-def]
     url, root = site
     record = _episode(root)
-    page.goto(f"{url}{record.slug}/index.html")
-    page.wait_for_function("() => document.getElementById('audio').readyState >= 1")
+    _open(page, url, record)
     page.evaluate("document.getElementById('audio').play = () => Promise.resolve()")
     announcer = page.locator("#announcer")
     assert announcer.get_attribute("aria-live") == "polite"
@@ -367,8 +344,7 @@ def test_autoscroll_follows_the_sentence_and_can_be_switched_off(page, site) -> 
     url, root = site
     record = _episode(root)
     page.emulate_media(reduced_motion="reduce")  # jumps, not smooth scrolling: positions settle at once
-    page.goto(f"{url}{record.slug}/index.html")
-    page.wait_for_function("() => document.getElementById('audio').readyState >= 1")
+    _open(page, url, record)
     page.evaluate("() => { const a = document.getElementById('audio'); a.muted = true; a.play(); }")
     page.wait_for_function("() => !document.getElementById('audio').paused")
     page.evaluate(f"() => document.getElementById('audio').currentTime = {record.sections[3].start + 20}")
@@ -426,8 +402,7 @@ def test_pages_link_the_talking_books_and_editions(browser, short_site, tmp_path
 def test_transcript_is_one_tab_stop_with_arrows_between_sentences(page, site) -> None:  # type: ignore[no-untyped-def]
     url, root = site
     record = _episode(root)
-    page.goto(f"{url}{record.slug}/index.html")
-    page.wait_for_function("() => document.getElementById('audio').readyState >= 1")
+    _open(page, url, record)
     sentences = page.locator(".transcript .s")
     assert page.locator(".transcript [tabindex='0']").count() == 1
     _tab_to(page, ".transcript .s")

@@ -163,6 +163,16 @@ def _dpkg_installed(package: str) -> bool:
     return done.stdout.strip() == "install ok installed"
 
 
+def _npm_install(package: str, *flags: str, **env: str) -> bool:
+    """npm install package into .validators/; False when npm is missing or the install failed."""
+    npm = shutil.which("npm")
+    if npm is None:
+        return False
+    TOOLS.mkdir(exist_ok=True)
+    cmd = [npm, "install", "--silent", "--no-audit", "--no-fund", *flags, "--prefix", str(TOOLS), package]
+    return subprocess.run(cmd, capture_output=True, env={**os.environ, **env}, check=False).returncode == 0
+
+
 def install() -> int:
     problems: list[str] = []
     missing_apt = [p for p in APT_PACKAGES if not _dpkg_installed(p)]
@@ -176,40 +186,12 @@ def install() -> int:
                 subprocess.run(["apt-get", "update", "-q"], capture_output=True, env=env, check=False)
                 if subprocess.run(cmd, capture_output=True, env=env, check=False).returncode != 0:
                     problems.append(f"apt packages {' '.join(missing_apt)}")
-    if not AXE.exists():
-        TOOLS.mkdir(exist_ok=True)
-        npm = shutil.which("npm")
-        cmd = [
-            npm or "npm",
-            "install",
-            "--silent",
-            "--no-audit",
-            "--no-fund",
-            "--prefix",
-            str(TOOLS),
-            "axe-core@4",
-        ]
-        if npm is None or subprocess.run(cmd, capture_output=True, check=False).returncode != 0:
-            problems.append("axe-core (npm)")
-    if not ACE.exists():
-        # Ace by DAISY; --ignore-scripts skips Electron's download (unreachable), and puppeteer is
-        # pointed at Debian's Chromium when it runs
-        TOOLS.mkdir(exist_ok=True)
-        npm = shutil.which("npm")
-        env = {**os.environ, "PUPPETEER_SKIP_DOWNLOAD": "1"}
-        cmd = [
-            npm or "npm",
-            "install",
-            "--silent",
-            "--no-audit",
-            "--no-fund",
-            "--ignore-scripts",
-            "--prefix",
-            str(TOOLS),
-            "@daisy/ace@1",
-        ]
-        if npm is None or subprocess.run(cmd, capture_output=True, env=env, check=False).returncode != 0:
-            problems.append("@daisy/ace (npm)")
+    if not AXE.exists() and not _npm_install("axe-core@4"):
+        problems.append("axe-core (npm)")
+    # Ace by DAISY: --ignore-scripts skips Electron's download (unreachable); puppeteer is pointed
+    # at Debian's Chromium when it runs
+    if not ACE.exists() and not _npm_install("@daisy/ace@1", "--ignore-scripts", PUPPETEER_SKIP_DOWNLOAD="1"):
+        problems.append("@daisy/ace (npm)")
     if not DAISY_PYTHON.exists():
         python = _python312()
         if python is None:
