@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import InputError
-from .fsutil import write_text
+from .fsutil import update_bytes
 from .load import decode
 
 USER_AGENT = f"readaloud/{__version__} (text-to-speech for news; +https://pypi.org/project/readaloud/)"
@@ -119,6 +119,5 @@ def save_page(fetched: Fetched, folder: Path) -> Path:
     """The page as a UTF-8 file named after its address: the same page fetched again is the same file."""
     name = hashlib.sha256(fetched.url.encode("utf-8")).hexdigest()[:20] + ".html"
     target = folder / name
-    if not target.exists() or target.read_text(encoding="utf-8") != fetched.text:
-        write_text(target, fetched.text)  # UTF-8 now, whatever its <meta> says: read as UTF-8 first
+    update_bytes(target, fetched.text.encode("utf-8"))  # UTF-8 now, whatever its <meta> says: read so first
     return target

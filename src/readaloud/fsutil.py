@@ -47,6 +47,12 @@ def write_text(target: Path, text: str) -> None:
     write_bytes(target, text.encode("utf-8"))
 
 
+def update_bytes(target: Path, data: bytes) -> None:
+    """write_bytes, unless target holds exactly data already (its time stays: uploads skip it)."""
+    if not target.is_file() or target.read_bytes() != data:
+        write_bytes(target, data)
+
+
 def sweep_parts(folder: Path, *, pattern: str = ".*.part") -> int:
     """Delete temp files left in folder by runs that were killed (their process is gone)."""
     removed = 0

@@ -9,7 +9,6 @@ and an entry that failed is simply tried again on the next run.
 from __future__ import annotations
 
 import calendar
-import hashlib
 import html
 import json
 import re
@@ -18,8 +17,7 @@ from pathlib import Path
 
 from .episode import EpisodeRecord
 from .errors import InputError
-from .fetch import FEED_TYPES, fetch, is_url
-from .fsutil import write_text
+from .fetch import FEED_TYPES, Fetched, fetch, is_url, save_page
 
 FULL_TEXT_LETTERS = 150  # content:encoded this long, and well beyond the summary, is the article
 
@@ -85,10 +83,7 @@ def _input(entry, work: Path) -> str:  # type: ignore[no-untyped-def]
         + "</script></head><body><article>"
         f"<h1>{title}</h1>{body}</article></body></html>\n"
     )
-    target = work / (hashlib.sha256(link.encode("utf-8")).hexdigest()[:20] + ".html")
-    if not target.exists() or target.read_text(encoding="utf-8") != page:
-        write_text(target, page)
-    return str(target)
+    return str(save_page(Fetched(link, "text/html", page), work))  # kept like a fetched page
 
 
 def _letters(markup: str) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .episode import EpisodeRecord, load_records
 from .feed import DEFAULT_COVER, FeedSettings
-from .fsutil import write_bytes, write_text
+from .fsutil import update_bytes, write_text
 from .publish import EDITIONS_DIR, NCC, edition_targets, episode_targets
 from .talkingbook import layout, local_date
 
@@ -50,9 +50,7 @@ def write_site(root: Path, feed: FeedSettings) -> list[Path]:
     records = load_records(root)
     for name in ("player.js", "player.css"):
         data = files("readaloud").joinpath("data", "web", name).read_bytes()
-        target = root / ASSETS / name
-        if not target.exists() or target.read_bytes() != data:
-            write_bytes(target, data)
+        update_bytes(root / ASSETS / name, data)
     cover = _cover(root, feed)
     written = []
     for record in records:
