@@ -372,5 +372,3 @@ def write_feed(root: Path, settings: FeedSettings, *, now: datetime) -> Path:
 
 
 LOCK_NAME = "feed.lock"
-
-
